@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from partnerhub.api.urls import api
+
+urlpatterns = [
+    path("", include("partnerhub.core.urls")),
+    path("", include("partnerhub.orgs.urls")),
+    path("", include("partnerhub.audit.urls")),
+    path("account/", include("partnerhub.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+]
+

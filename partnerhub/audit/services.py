@@ -1,0 +1,40 @@
+"""Writing audit entries. Called by every service inside its transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from partnerhub.access.policy import Actor
+from partnerhub.audit.models import AuditEntry
+from partnerhub.orgs.models import Organisation
+
+
+def record(
+    actor: Actor | None,
+    action: str,
+    *,
+    org: Organisation | None,
+    obj: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry; the caller's transaction makes it part of the same write."""
+    user = actor.user if actor and actor.user.is_authenticated else None
+    return AuditEntry.objects.create(
+        actor=user,
+        actor_email=user.email if user else "",
+        org=org,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        before=before,
+        after=after,
+        ip=actor.ip if actor else None,
+        user_agent=actor.user_agent if actor else "",
+        api_key_id=actor.api_key.pk if actor and actor.api_key else None,
+        on_behalf_of_partner=actor.extra.get("partner") if actor else None,
+        management_session_id=actor.extra.get("management_session_id") if actor else None,
+    )

@@ -1,0 +1,100 @@
+"""The shared cast (like healthchecks' Alice/Bob/Charlie): one place that builds the people tests use.
+
+- ``operator_org`` with ``operator_staff`` (owner of the operator organisation)
+- ``acme`` (a customer) with ``acme_owner``, ``acme_admin``, ``acme_member``
+- ``globex`` (a foreign customer) with ``globex_owner``
+- ``outsider``: an account without any organisation
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from partnerhub.access.perms import Role
+from partnerhub.accounts.models import User
+from partnerhub.orgs.models import Membership, Organisation
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(email: str, name: str = "") -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, name=name)
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def add_member(user: User, org: Organisation, role: Role, extra: list[str] | None = None) -> Membership:
+    return Membership.objects.create(user=user, org=org, role=role, extra_perms=extra or [])
+
+
+@pytest.fixture
+def operator_org(db: None) -> Organisation:
+    return Organisation.objects.create(name="Operator AG", slug="operator", is_operator=True)
+
+
+@pytest.fixture
+def operator_staff(operator_org: Organisation) -> User:
+    user = make_user("staff@operator.test", "Olga Operator")
+    add_member(user, operator_org, Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def acme(db: None) -> Organisation:
+    return Organisation.objects.create(name="Acme GmbH", slug="acme")
+
+
+@pytest.fixture
+def acme_owner(acme: Organisation) -> User:
+    user = make_user("owner@acme.test", "Alice Owner")
+    add_member(user, acme, Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def acme_admin(acme: Organisation) -> User:
+    user = make_user("admin@acme.test", "Adam Admin")
+    add_member(user, acme, Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def acme_member(acme: Organisation) -> User:
+    user = make_user("member@acme.test", "Mia Member")
+    add_member(user, acme, Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def globex(db: None) -> Organisation:
+    return Organisation.objects.create(name="Globex Ltd", slug="globex")
+
+
+@pytest.fixture
+def globex_owner(globex: Organisation) -> User:
+    user = make_user("owner@globex.test", "Gus Globex")
+    add_member(user, globex, Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return make_user("outsider@example.test", "Otto Outsider")
+
+
+@pytest.fixture
+def client_for() -> Callable[[User | None], Client]:
+    """A logged-in test client for a user (or an anonymous one for None)."""
+
+    def build(user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return build

@@ -211,7 +211,9 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.locmem.EmailBackend"
     if TESTING
     else (
-        "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend"
+        "django.core.mail.backends.smtp.EmailBackend"
+        if PRODUCTION
+        else "django.core.mail.backends.console.EmailBackend"
     ),
 )
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))

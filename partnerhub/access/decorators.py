@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -17,8 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor, perms_for
-
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 PUBLIC = "public"
 LOGIN = "login"
@@ -38,20 +36,20 @@ def actor_from(request: HttpRequest) -> Actor:
     )
 
 
-def declare(rule: str | Perm) -> Callable[[ViewFunc], ViewFunc]:
-    def mark(view: ViewFunc) -> ViewFunc:
+def declare[V: Callable[..., HttpResponse]](rule: str | Perm) -> Callable[[V], V]:
+    def mark(view: V) -> V:
         view.access_rule = rule  # type: ignore[attr-defined]
         return view
 
     return mark
 
 
-def public(view: ViewFunc) -> ViewFunc:
+def public[V: Callable[..., HttpResponse]](view: V) -> V:
     """Anyone may open this view, logged in or not."""
     return declare(PUBLIC)(view)
 
 
-def login_only(view: ViewFunc) -> ViewFunc:
+def login_only[V: Callable[..., HttpResponse]](view: V) -> V:
     """Any logged-in user may open this view; it touches only their own account."""
 
     @wraps(view)
@@ -61,17 +59,17 @@ def login_only(view: ViewFunc) -> ViewFunc:
         request.actor = actor_from(request)  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
-    return declare(LOGIN)(cast(ViewFunc, wrapper))
+    return declare(LOGIN)(cast(V, wrapper))
 
 
-def require_perm(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
+def require_perm[V: Callable[..., HttpResponse]](perm: Perm) -> Callable[[V], V]:
     """The view acts on the organisation in the URL (``org_slug``) and needs `perm` there.
 
     An organisation that does not exist or that the user cannot see answers 404; one the user can
     see but without `perm` answers 403. Sets ``request.org``, ``request.perms`` and ``request.actor``.
     """
 
-    def decorator(view: ViewFunc) -> ViewFunc:
+    def decorator(view: V) -> V:
         @wraps(view)
         def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             from partnerhub.orgs.models import Organisation
@@ -79,7 +77,7 @@ def require_perm(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             org = Organisation.objects.filter(slug=org_slug).first()
-            perms = perms_for(request.user, org) if org else frozenset()  # type: ignore[arg-type]
+            perms = perms_for(request.user, org) if org else frozenset()
             if org is None or not perms:
                 raise Http404
             if perm not in perms:
@@ -89,7 +87,7 @@ def require_perm(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
             request.actor = actor_from(request)  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
-        return declare(perm)(cast(ViewFunc, wrapper))
+        return declare(perm)(cast(V, wrapper))
 
     return decorator
 

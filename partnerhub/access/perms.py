@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class Perm(StrEnum):

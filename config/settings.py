@@ -206,22 +206,27 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND_CLASS = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.locmem.EmailBackend"
-    if TESTING
-    else (
-        "django.core.mail.backends.smtp.EmailBackend"
-        if PRODUCTION
-        else "django.core.mail.backends.console.EmailBackend"
-    ),
+    {
+        "test": "django.core.mail.backends.locmem.EmailBackend",
+        "local": "django.core.mail.backends.console.EmailBackend",
+        "production": "django.core.mail.backends.smtp.EmailBackend",
+    }[MODE],
 )
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", 25)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_OPTIONS: dict[str, object] = {}
+if EMAIL_BACKEND_CLASS.endswith("smtp.EmailBackend"):
+    EMAIL_OPTIONS = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": envint("EMAIL_PORT", 25),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": envbool("EMAIL_USE_TLS", False),
+        "timeout": envint("EMAIL_TIMEOUT", 20),
+    }
+elif EMAIL_BACKEND_CLASS.endswith("filebased.EmailBackend"):
+    EMAIL_OPTIONS = {"file_path": os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_CLASS, "OPTIONS": EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Partnerhub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -50,11 +50,13 @@ def membership_perms(membership: Membership) -> frozenset[Perm]:
     role = Role(membership.role)
     perms = set(ROLE_PERMS[role])
     org = membership.org
-    if getattr(org, "is_partner", False):
+    if org.is_partner:
         perms |= ROLE_PARTNER_PERMS[role]
     if org.is_operator:
         perms |= ROLE_OPERATOR_PERMS[role]
-    perms |= membership.extra
+    # Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
+    sides = {"own"} | ({"partner"} if org.is_partner else set()) | ({"operator"} if org.is_operator else set())
+    perms |= {p for p in membership.extra if p.side in sides}
     return frozenset(perms)
 
 

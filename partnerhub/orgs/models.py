@@ -23,6 +23,8 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
     is_operator = models.BooleanField(_("operator"), default=False)
+    # Set when the operator approves a partner application (partner program area).
+    is_partner = models.BooleanField(_("partner"), default=False)
     country = models.CharField(_("country"), max_length=2, blank=True)
     website = models.URLField(_("website"), blank=True)
     billing_email = models.EmailField(_("billing email"), blank=True)

@@ -43,13 +43,19 @@ def demo(args: list[str]) -> int:
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     port = _option(args, "--port", os.environ.get("PORT", "8000"))
     os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+    (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)
+    if "--reset" in args:
+        if os.environ.get("DATABASE_URL"):
+            print("--reset only removes the demo's own SQLite database; DATABASE_URL is set, nothing removed.")
+        else:
+            # The audit log refuses deletes by design, so a fresh demo means a fresh database file.
+            for suffix in ("", "-wal", "-shm"):
+                (BASE_DIR / "var" / f"partnerhub.sqlite3{suffix}").unlink(missing_ok=True)
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
     env = os.environ.copy()
     subprocess.run([python, manage, "migrate", "--no-input", "-v", "0"], check=True, env=env)  # noqa: S603
-    seed = [python, manage, "seed_demo"] + (["--reset"] if "--reset" in args else [])
-    subprocess.run(seed, check=True, env=env)  # noqa: S603
+    subprocess.run([python, manage, "seed_demo"], check=True, env=env)  # noqa: S603
     worker = subprocess.Popen([python, manage, "db_worker", "--no-reload"], env=env)  # noqa: S603
     server = subprocess.Popen(  # noqa: S603
         [

@@ -11,6 +11,7 @@ beyond the current call, so a removed member or revoked key is refused on the ve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from partnerhub.access.perms import (
     ROLE_PERMS,
     Perm,
     Role,
+    parse_perms,
 )
 
 if TYPE_CHECKING:
@@ -45,33 +47,46 @@ class Actor:
         return cls(user=user)
 
 
-def membership_perms(membership: Membership) -> frozenset[Perm]:
-    """A membership's own permissions: the role's set, its side sets, and the extra permissions."""
-    role = Role(membership.role)
-    perms = set(ROLE_PERMS[role])
-    org = membership.org
-    if org.is_partner:
-        perms |= ROLE_PARTNER_PERMS[role]
-    if org.is_operator:
-        perms |= ROLE_OPERATOR_PERMS[role]
-    # Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
-    sides = {"own"} | ({"partner"} if org.is_partner else set()) | ({"operator"} if org.is_operator else set())
-    perms |= {p for p in membership.extra if p.side in sides}
+def role_perms(role: str, extra: Iterable[str], *, is_partner: bool, is_operator: bool) -> frozenset[Perm]:
+    """A membership's own permissions: the role's set, its side sets, and the extra permissions.
+
+    Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
+    """
+    held = Role(role)
+    perms = set(ROLE_PERMS[held])
+    sides = {"own"}
+    if is_partner:
+        perms |= ROLE_PARTNER_PERMS[held]
+        sides.add("partner")
+    if is_operator:
+        perms |= ROLE_OPERATOR_PERMS[held]
+        sides.add("operator")
+    perms |= {p for p in parse_perms(list(extra)) if p.side in sides}
     return frozenset(perms)
 
 
-def _membership(user: User, org: Organisation) -> Membership | None:
-    from partnerhub.orgs.models import Membership
+def membership_perms(membership: Membership) -> frozenset[Perm]:
+    """The permissions one membership carries on its organisation."""
+    org = membership.org
+    return role_perms(membership.role, membership.extra_perms, is_partner=org.is_partner, is_operator=org.is_operator)
 
-    if not user.is_authenticated or not user.is_active:
-        return None
-    return Membership.objects.select_related("org").filter(user=user, org=org).first()
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
 
 
 def perms_for(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> frozenset[Perm]:
     """Everything `user` may do on `org` right now (through an API key: the key's subset of it)."""
-    membership = _membership(user, org)
-    perms = membership_perms(membership) if membership else frozenset()
+    from partnerhub.orgs.models import Membership
+
+    if not _active(user):
+        return frozenset()
+    # One indexed lookup, no ORDER BY: this runs on every request.
+    rows = list(Membership.objects.filter(user_id=user.pk, org_id=org.pk).values_list("role", "extra_perms")[:1])
+    if not rows:
+        return frozenset()
+    role, extra = rows[0]
+    perms = role_perms(role, extra, is_partner=org.is_partner, is_operator=org.is_operator)
     if api_key is not None:
         if not api_key.is_usable or api_key.org_id != org.pk or api_key.created_by_id != user.pk:
             return frozenset()
@@ -90,17 +105,23 @@ def may_see(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> 
 
 
 def visible_orgs(user: User, perm: Perm = Perm.ORG_VIEW, *, api_key: ApiKey | None = None) -> QuerySet[Organisation]:
-    """The organisations on which `user` holds `perm`, as one query (for list pages)."""
+    """The organisations on which `user` holds `perm`, in two queries whatever their number (for lists)."""
     from partnerhub.orgs.models import Membership, Organisation
 
-    if not user.is_authenticated or not user.is_active:
+    if not _active(user):
         return Organisation.objects.none()
-    memberships = Membership.objects.filter(user=user).select_related("org")
-    if api_key is not None:
-        memberships = memberships.filter(org_id=api_key.org_id)
-    ids = [m.org_id for m in memberships if perm in membership_perms(m)]
     if api_key is not None and (perm not in api_key.perms or not api_key.is_usable or api_key.created_by_id != user.pk):
-        ids = []
+        return Organisation.objects.none()
+    rows = Membership.objects.filter(user_id=user.pk)
+    if api_key is not None:
+        rows = rows.filter(org_id=api_key.org_id)
+    ids = [
+        org_id
+        for org_id, role, extra, is_partner, is_operator in rows.values_list(
+            "org_id", "role", "extra_perms", "org__is_partner", "org__is_operator"
+        )
+        if perm in role_perms(role, extra, is_partner=is_partner, is_operator=is_operator)
+    ]
     return Organisation.objects.filter(pk__in=ids)
 
 

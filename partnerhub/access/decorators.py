@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor, perms_for
@@ -36,7 +36,8 @@ def actor_from(request: HttpRequest) -> Actor:
     )
 
 
-def declare[V: Callable[..., HttpResponse]](rule: str | Perm) -> Callable[[V], V]:
+# Views may answer with any response: streamed ones (CSV/XLSX exports, files) included.
+def declare[V: Callable[..., HttpResponseBase]](rule: str | Perm) -> Callable[[V], V]:
     def mark(view: V) -> V:
         view.access_rule = rule  # type: ignore[attr-defined]
         return view
@@ -44,16 +45,16 @@ def declare[V: Callable[..., HttpResponse]](rule: str | Perm) -> Callable[[V], V
     return mark
 
 
-def public[V: Callable[..., HttpResponse]](view: V) -> V:
+def public[V: Callable[..., HttpResponseBase]](view: V) -> V:
     """Anyone may open this view, logged in or not."""
     return declare(PUBLIC)(view)
 
 
-def login_only[V: Callable[..., HttpResponse]](view: V) -> V:
+def login_only[V: Callable[..., HttpResponseBase]](view: V) -> V:
     """Any logged-in user may open this view; it touches only their own account."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         request.actor = actor_from(request)  # type: ignore[attr-defined]
@@ -62,7 +63,7 @@ def login_only[V: Callable[..., HttpResponse]](view: V) -> V:
     return declare(LOGIN)(cast(V, wrapper))
 
 
-def require_perm[V: Callable[..., HttpResponse]](perm: Perm) -> Callable[[V], V]:
+def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V], V]:
     """The view acts on the organisation in the URL (``org_slug``) and needs `perm` there.
 
     An organisation that does not exist or that the user cannot see answers 404; one the user can
@@ -71,7 +72,7 @@ def require_perm[V: Callable[..., HttpResponse]](perm: Perm) -> Callable[[V], V]
 
     def decorator(view: V) -> V:
         @wraps(view)
-        def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             from partnerhub.orgs.models import Organisation
 
             if not request.user.is_authenticated:

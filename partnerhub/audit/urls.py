@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from partnerhub.audit import views
+
+urlpatterns = [
+    path("o/<slug:org_slug>/audit/", views.audit_list, name="audit_list"),
+    path("o/<slug:org_slug>/audit/export.csv", views.audit_export, name="audit_export"),
+]

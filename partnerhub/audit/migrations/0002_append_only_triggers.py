@@ -34,7 +34,8 @@ SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_no_update;", "DROP TRIGGER IF EXIST
 def _run(schema_editor: BaseDatabaseSchemaEditor, *, up: bool) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP if up else POSTGRES_DOWN)
+        # params=None: the driver must not read the "%" of RAISE's format string as a placeholder.
+        schema_editor.execute(POSTGRES_UP if up else POSTGRES_DOWN, params=None)
     elif vendor == "sqlite":
         for statement in SQLITE_UP if up else SQLITE_DOWN:
             schema_editor.execute(statement)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("partnerhub.core.urls")),
     path("", include("partnerhub.orgs.urls")),
     path("", include("partnerhub.audit.urls")),
+    path("", include("partnerhub.api.web_urls")),
     path("account/", include("partnerhub.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),

@@ -33,9 +33,20 @@ class ApiKeyAuth(HttpBearer):
 
 
 class PortalSessionAuth(SessionAuth):
-    """The portal's own session; unsafe methods need the CSRF token (checked by ninja)."""
+    """The portal's own session; unsafe methods need the CSRF token (checked by ninja).
+
+    A request that sends an ``Authorization`` header, or has no logged-in session, is not a session
+    request: it gets 401 (not a CSRF 403) when its key is refused.
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if "authorization" in request.headers or not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if key is None:
+            return None
         request.api_key = None  # type: ignore[attr-defined]
         return super().authenticate(request, key)
 

@@ -31,6 +31,8 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The key list and its API page walk one organisation's keys newest first.
+        indexes = [models.Index(fields=["org", "-id"], name="api_key_org_recent")]
         verbose_name = _("API key")
 
     def __str__(self) -> str:
@@ -47,6 +49,12 @@ class ApiKey(models.Model):
     @property
     def perms(self) -> frozenset[Perm]:
         return parse_perms(self.scopes)
+
+    @property
+    def perm_list(self) -> list[Perm]:
+        """The key's permissions in vocabulary order (for display)."""
+        perms = self.perms
+        return [p for p in Perm if p in perms]
 
     @property
     def is_usable(self) -> bool:

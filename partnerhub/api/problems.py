@@ -1,10 +1,28 @@
-"""API errors as RFC 9457 problem details (`application/problem+json`)."""
+"""API errors as RFC 9457 problem details (`application/problem+json`).
+
+Which error becomes which status:
+
+- ninja's input validation → 422 with ``errors`` (one entry per field);
+- missing or invalid credentials → 401; a CSRF failure or a missing permission → 403;
+- ``Http404`` and objects of other organisations → 404 (same answer for "absent" and "not yours");
+- a service's ``ValidationError`` (``ServiceError``) → 422 by default: the input breaks a rule.
+  Operations whose refusal is about the *current state* of a resource (the last owner, an
+  invitation that is no longer pending, a revoked key) wrap the call in :func:`service_errors`
+  with 409 instead;
+- an ``IntegrityError`` (a uniqueness constraint lost a race) → 409.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import BaseModel
@@ -25,11 +43,19 @@ TITLES = {
 
 
 class Problem(BaseModel):
+    """An error answer (RFC 9457)."""
+
     type: str = "about:blank"
     title: str
     status: int
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+# Declared on every operation that needs a login: the error answers it can give.
+AUTH_ERRORS: dict[int, type[Problem]] = {401: Problem, 403: Problem, 422: Problem}
+ORG_ERRORS: dict[int, type[Problem]] = {401: Problem, 403: Problem, 404: Problem, 422: Problem}
+WRITE_ERRORS: dict[int, type[Problem]] = {**ORG_ERRORS, 409: Problem}
 
 
 class ApiProblem(Exception):
@@ -40,6 +66,30 @@ class ApiProblem(Exception):
         self.status = status
         self.detail = detail
         self.errors = errors
+
+
+def validation_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:
+    """A Django ValidationError as problem ``errors`` entries (field errors keep their field)."""
+    if hasattr(exc, "error_dict"):
+        return [
+            {"loc": ["body", field], "msg": str(message), "type": "service"}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return [{"loc": [], "msg": str(message), "type": "service"} for message in exc.messages]
+
+
+def from_validation_error(exc: DjangoValidationError, status: int = 422) -> ApiProblem:
+    return ApiProblem(status, " ".join(str(m) for m in exc.messages), errors=validation_errors(exc))
+
+
+@contextmanager
+def service_errors(status: int) -> Iterator[None]:
+    """Answer a service's ValidationError with `status` (409: the resource's state refuses it)."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise from_validation_error(exc, status) from exc
 
 
 def problem(api: NinjaAPI, request: HttpRequest, status: int, detail: str | None = None, **extra: Any) -> HttpResponse:
@@ -60,10 +110,10 @@ def install(api: NinjaAPI) -> None:
             {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
             for e in exc.errors
         ]
-        return problem(api, request, 422, "The request did not pass validation.", errors=errors)
+        return problem(api, request, 422, _("The request did not pass validation."), errors=errors)
 
     def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return problem(api, request, 401, "Log in, or send a valid API key as 'Authorization: Bearer <key>'.")
+        return problem(api, request, 401, _("Log in, or send a valid API key as 'Authorization: Bearer <key>'."))
 
     def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return problem(api, request, exc.status_code, str(exc))
@@ -71,18 +121,30 @@ def install(api: NinjaAPI) -> None:
     def on_problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
         return problem(api, request, exc.status, exc.detail, errors=exc.errors)
 
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
+    def on_service_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        return on_problem(request, from_validation_error(exc))
+
+    def on_integrity(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        return problem(api, request, 409, _("The change conflicts with existing data."))
 
     def on_404(request: HttpRequest, exc: Exception) -> HttpResponse:
-        return problem(api, request, 404, "No such resource.")
+        return problem(api, request, 404, _("No such resource."))
 
     def on_403(request: HttpRequest, exc: Exception) -> HttpResponse:
-        return problem(api, request, 403, "You do not have the permission for this action.")
+        return problem(api, request, 403, _("You do not have the permission for this action."))
 
-    api.add_exception_handler(ValidationError, on_validation)
-    api.add_exception_handler(AuthenticationError, on_auth)
-    api.add_exception_handler(HttpError, on_http)
-    api.add_exception_handler(ApiProblem, on_problem)
-    api.add_exception_handler(Http404, on_404)
-    api.add_exception_handler(PermissionDenied, on_403)
+    register(api, ValidationError, on_validation)
+    register(api, AuthenticationError, on_auth)
+    register(api, HttpError, on_http)
+    register(api, ApiProblem, on_problem)
+    register(api, DjangoValidationError, on_service_error)
+    register(api, IntegrityError, on_integrity)
+    register(api, Http404, on_404)
+    register(api, PermissionDenied, on_403)
+
+
+def register[E: Exception](
+    api: NinjaAPI, exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]
+) -> None:
+    # ninja types a handler as also accepting the exception *class*; it only ever passes instances.
+    api.add_exception_handler(exc_class, cast(Any, handler))

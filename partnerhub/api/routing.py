@@ -7,18 +7,20 @@ route-coverage test fails on any operation without ``x-permission``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 
 from partnerhub.access.decorators import LOGIN, PUBLIC, actor_from
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import perms_for
 from partnerhub.api.auth import AUTH
-from partnerhub.api.problems import ApiProblem
+from partnerhub.api.problems import ApiProblem, Problem
 
 Func = Callable[..., Any]
 
@@ -30,24 +32,58 @@ def _resolve_org(request: HttpRequest, org_slug: str, perm: Perm) -> None:
     api_key = getattr(request, "api_key", None)
     perms = perms_for(request.user, org, api_key=api_key) if org else frozenset()  # type: ignore[arg-type]
     if org is None or not perms:
-        raise ApiProblem(404, "No such organisation.")
+        raise ApiProblem(404, _("No such organisation."))
     if perm not in perms:
-        raise ApiProblem(403, f"This action needs the permission '{perm}'.")
+        raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm})
     request.org = org  # type: ignore[attr-defined]
     request.perms = perms  # type: ignore[attr-defined]
 
 
-def operation(router: Router, method: str, path: str, *, perm: Perm | str, **kwargs: Any) -> Callable[[Func], Func]:
+def error_responses(method: str, perm: Perm | str) -> dict[int, type[Problem]]:
+    """The problem answers an operation can give, from its rule and method (documented in OpenAPI)."""
+    codes = {422}
+    if perm != PUBLIC:
+        codes |= {401, 403}  # 403: a missing permission, or a session write without the CSRF token
+    if isinstance(perm, Perm):
+        codes.add(404)
+    if method.upper() != "GET":
+        codes |= {400, 409}  # 400: a body that is not JSON
+    return dict.fromkeys(sorted(codes), Problem)
+
+
+def operation(
+    router: Router,
+    method: str,
+    path: str,
+    *,
+    perm: Perm | str,
+    response: Any,
+    api_keys: bool = True,
+    **kwargs: Any,
+) -> Callable[[Func], Func]:
     """Register `path` on `router`, guarded by `perm` on the organisation named in ``{org_slug}``.
 
     `perm` may also be ``"login"`` (any authenticated caller, own account only) or ``"public"``.
+    `response` may be one schema (answered with 200) or a ``{status: schema}`` dict; the error
+    answers (problem+json) are added to it. ``api_keys=False`` refuses callers authenticated with
+    an API key (403): keys act within one organisation, not on the person's own account.
     """
+    if not (perm in (PUBLIC, LOGIN) or isinstance(perm, Perm)):
+        raise ValueError(f"{path}: perm must be a Perm, LOGIN or PUBLIC, not {perm!r}")
     extra = dict(kwargs.pop("openapi_extra", None) or {})
     extra["x-permission"] = str(perm)
+    if not api_keys:
+        extra["x-api-keys"] = False
     if perm == PUBLIC:
         kwargs.setdefault("auth", None)
     else:
         kwargs.setdefault("auth", AUTH)
+    if isinstance(perm, Perm) and "{org_slug}" not in path:
+        raise ValueError(f"{path}: an organisation operation needs {{org_slug}} in its path")
+    responses: dict[int, Any] = dict(response) if isinstance(response, dict) else {200: response}
+    for code, schema in error_responses(method, perm).items():
+        responses.setdefault(code, schema)
+    kwargs["response"] = responses
 
     def decorator(func: Func) -> Func:
         @wraps(func)
@@ -56,10 +92,15 @@ def operation(router: Router, method: str, path: str, *, perm: Perm | str, **kwa
                 if "org_slug" not in kw:
                     raise TypeError(f"{func.__name__}: an organisation operation needs {{org_slug}} in its path")
                 _resolve_org(request, kw["org_slug"], perm)
+            if not api_keys and getattr(request, "api_key", None) is not None:
+                raise ApiProblem(403, _("This operation is not available with an API key."))
             if perm != PUBLIC:
                 request.actor = actor_from(request)  # type: ignore[attr-defined]
             return func(request, *args, **kw)
 
+        # ninja resolves string annotations in the *wrapper's* module; hand it the operation's own,
+        # evaluated in the operation's module (which uses `from __future__ import annotations`).
+        wrapper.__signature__ = inspect.signature(func, eval_str=True)  # type: ignore[attr-defined]
         router.api_operation([method.upper()], path, openapi_extra=extra, **kwargs)(wrapper)
         return wrapper
 

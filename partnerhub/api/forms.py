@@ -1,0 +1,47 @@
+"""The API key form of the portal: name, permissions (only those the user may hand out), expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.access.perms import Perm
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("What the key is for, e.g. “Accounting export”.")
+    )
+    perms = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The key can never do more than you can do yourself."),
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Optional. The key stops working at the end of this day."),
+    )
+
+    def __init__(self, *args: Any, grantable: frozenset[Perm], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["perms"].choices = [(p.value, p.label) for p in Perm if p in grantable]  # type: ignore[attr-defined]
+
+    def clean_expires_on(self) -> Any:
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return day
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """The first moment after the chosen day, in the current time zone."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))

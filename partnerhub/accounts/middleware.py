@@ -1,4 +1,7 @@
-"""Operator staff must protect their accounts with TOTP (setting PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS)."""
+"""Accounts that must be protected by an authenticator app are sent to enrol before using the portal.
+
+Who must enrol is decided by :func:`partnerhub.accounts.mfa.mfa_required_for` alone.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +9,47 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
-# Paths an operator without MFA may still reach: enrolment itself, logging out, static files.
-ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz")
+from partnerhub.accounts.mfa import must_enrol_mfa
+
+# Paths a user who still has to enrol may reach: allauth's pages (enrolment, re-authentication,
+# logout, email and password management), switching the language, health checks.
+ALLOWED_PREFIXES = ("/accounts/", "/i18n/", "/healthz")
+API_PREFIX = "/api/"
 
 
 class RequireMFAMiddleware:
+    """Send users who must enrol in TOTP to allauth's activation page (API: answer 403)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            settings.PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS
-            and request.user.is_authenticated
-            and not request.path.startswith(ALLOWED_PREFIXES)
-            and not request.path.startswith("/api/")
-            and needs_mfa(request.user)  # type: ignore[arg-type]
-        ):
-            messages.warning(request, _("Operator staff must set up two-factor authentication before continuing."))
-            return redirect(reverse("mfa_activate_totp"))
-        return self.get_response(request)
+        if self.exempt(request) or not must_enrol_mfa(request.user):
+            return self.get_response(request)
+        message = _("Please set up two-factor authentication with an authenticator app before continuing.")
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(
+                {"type": "about:blank", "title": "Permission denied", "status": 403, "detail": message},
+                status=403,
+                content_type="application/problem+json",
+            )
+        messages.warning(request, message)
+        target = reverse("mfa_activate_totp")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(target)
+        return HttpResponseRedirect(target)
 
-
-def needs_mfa(user: object) -> bool:
-    """True for operator staff without an authenticator app."""
-    from allauth.mfa.models import Authenticator
-
-    from partnerhub.orgs.models import Membership
-
-    if not Membership.objects.filter(user=user, org__is_operator=True).exists():
-        return False
-    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    @staticmethod
+    def exempt(request: HttpRequest) -> bool:
+        """Anonymous visitors, allauth's own pages, static files and API-key requests are not checked."""
+        if not request.user.is_authenticated:
+            return True
+        if request.path.startswith((*ALLOWED_PREFIXES, settings.STATIC_URL)):
+            return True
+        # An API key acts on its own credential; only the browser session is held to enrolment.
+        return request.path.startswith(API_PREFIX) and "HTTP_AUTHORIZATION" in request.META

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from partnerhub.accounts import views
+
+urlpatterns = [
+    path("profile/", views.profile, name="profile"),
+]

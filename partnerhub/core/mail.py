@@ -24,12 +24,14 @@ def render_email(template: str, context: dict[str, Any], *, language: str | None
     return subject, body, html
 
 
-def queue_email(*, subject: str, body: str, to: list[str], html: str | None = None) -> None:
+def queue_email(
+    *, subject: str, body: str, to: list[str], html: str | None = None, from_email: str | None = None
+) -> None:
     """Enqueue delivery once the surrounding transaction commits (at once outside a transaction)."""
     from partnerhub.core.tasks import send_email
 
     def enqueue() -> None:
-        send_email.enqueue(subject=subject, body=body, to=to, html=html)
+        send_email.enqueue(subject=subject, body=body, to=to, html=html, from_email=from_email)
 
     transaction.on_commit(enqueue)
 

@@ -11,6 +11,5 @@ urlpatterns = [
     path("account/", include("partnerhub.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]

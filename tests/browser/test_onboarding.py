@@ -44,11 +44,11 @@ def sign_up(page, server: Server, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     confirm = link_in(server, email, r"http://127\.0\.0\.1:\d+/accounts/confirm-email/[^\s]+")
     page.goto(confirm)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
 
 
@@ -65,7 +65,7 @@ def test_signup_mfa_invite_accept_and_switch(server: Server, browser) -> None:
     # She creates her organisation.
     page.click("text=Create an organisation")
     page.fill("input[name=name]", "Ada Consulting")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "/o/ada-consulting/" in page.url
     shoot(page, "organisation-overview")
@@ -75,7 +75,7 @@ def test_signup_mfa_invite_accept_and_switch(server: Server, browser) -> None:
     secret = page.input_value("#authenticator_secret")
     shoot(page, "mfa-activate")
     page.fill("input[name=code]", totp_code(secret))
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "2fa" in page.url  # recovery codes or the MFA overview
 
@@ -86,17 +86,17 @@ def test_signup_mfa_invite_accept_and_switch(server: Server, browser) -> None:
     page.goto(f"{server.url}/accounts/login/")
     page.fill("input[name=login]", "ada@example.test")
     page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/accounts/2fa/authenticate/.*"))
     page.fill("input[name=code]", totp_code(secret, skip_current=True))
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/o/ada-consulting/.*"))
 
     # She invites Bob as a member.
     page.goto(f"{server.url}/o/ada-consulting/members/invite/")
     page.fill("input[name=email]", "bob@example.test")
     page.select_option("select[name=role]", "member")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert page.get_by_text("bob@example.test").first.is_visible()
     shoot(page, "members")
@@ -110,12 +110,12 @@ def test_signup_mfa_invite_accept_and_switch(server: Server, browser) -> None:
     sign_up(bob, server, "bob@example.test")
     bob.goto(f"{server.url}/org/new/")
     bob.fill("input[name=name]", "Bob Bikes")
-    bob.click("form button[type=submit]")
+    bob.click("main form button[type=submit]")
     bob.wait_for_load_state()
     bob.goto(invitation)
-    bob.click("form button[type=submit]")
+    bob.click("main form button[type=submit]")
     bob.wait_for_url(re.compile(r".*/o/ada-consulting/.*"))
-    assert bob.get_by_text("Ada Consulting").first.is_visible()
+    assert bob.get_by_role("heading", name="Ada Consulting").first.is_visible()
 
     # Bob switches between his organisations.
     bob.select_option("#org-switch", "bob-bikes")
@@ -144,7 +144,7 @@ def test_language_switch_translates_the_login_page(server: Server, browser) -> N
     page.click(".langswitch button[type=submit]")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "de"
-    assert page.get_by_role("button", name=re.compile("Anmelden")).first.is_visible()
+    assert page.get_by_role("button", name=re.compile("Anmeld")).first.is_visible()
     shoot(page, "login-de")
     page.select_option("#lang-select", "bg")
     page.click(".langswitch button[type=submit]")

@@ -26,8 +26,6 @@ ALLOWED_INCLUDES: dict[str, str] = {
     "accounts/": "allauth",
     # Django admin: its own login, superusers only (DESIGN §1).
     "django-admin/": "Django admin",
-    # set_language: switching the interface language is public by nature.
-    "i18n/": "django.conf.urls.i18n",
 }
 
 # The ninja API include is walked by (b); of its Django views only these are not operations: the

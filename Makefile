@@ -13,5 +13,6 @@ fmt:    ## format and autofix
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
 messages: ## extract and compile translations (en, de, bg)
-	cd partnerhub && ../.venv/bin/python ../manage.py makemessages -l de -l bg --no-obsolete --add-location file \
-	  && ../.venv/bin/python ../manage.py compilemessages
+	PARTNERHUB_MODE=test .venv/bin/python manage.py makemessages -l de -l bg --no-obsolete --add-location file \
+	  --ignore '.venv/*' --ignore '.tools/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'docs/*'
+	PARTNERHUB_MODE=test .venv/bin/python manage.py compilemessages --ignore '.venv/*' --ignore '.tools/*'

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from partnerhub.access.perms import Role
@@ -30,6 +31,12 @@ def make_user(email: str, name: str = "") -> User:
 
 def add_member(user: User, org: Organisation, role: Role, extra: list[str] | None = None) -> Membership:
     return Membership.objects.create(user=user, org=org, role=role, extra_perms=extra or [])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttling counters live in the cache: no test inherits another's."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -262,6 +262,8 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 50
+# Requests per caller (API key, user or address) to /api/v1/.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
 
 LOGGING = {
     "version": 1,

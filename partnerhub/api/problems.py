@@ -9,11 +9,13 @@ Which error becomes which status:
   Operations whose refusal is about the *current state* of a resource (the last owner, an
   invitation that is no longer pending, a revoked key) wrap the call in :func:`service_errors`
   with 409 instead;
-- an ``IntegrityError`` (a uniqueness constraint lost a race) → 409.
+- an ``IntegrityError`` (a uniqueness constraint lost a race) → 409;
+- more requests than ``API_RATE_LIMIT`` allows (per key, user or address) → 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -24,7 +26,7 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from pydantic import BaseModel
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -116,6 +118,11 @@ def install(api: NinjaAPI) -> None:
         return problem(api, request, 401, _("Log in, or send a valid API key as 'Authorization: Bearer <key>'."))
 
     def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc, Throttled):
+            response = problem(api, request, 429, _("Too many requests. Slow down and try again shortly."))
+            if exc.wait:
+                response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+            return response
         return problem(api, request, exc.status_code, str(exc))
 
     def on_problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:

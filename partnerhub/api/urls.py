@@ -10,6 +10,7 @@ from ninja.openapi.schema import OpenAPISchema
 from partnerhub.access.decorators import public
 from partnerhub.api import problems
 from partnerhub.api.auth import AUTH
+from partnerhub.api.throttling import ApiRateThrottle
 
 
 class PartnerhubAPI(NinjaAPI):
@@ -29,6 +30,7 @@ class PartnerhubAPI(NinjaAPI):
 
 
 api = PartnerhubAPI(
+    throttle=[ApiRateThrottle()],
     title="Partnerhub API",
     version="1",
     description=(

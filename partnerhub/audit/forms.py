@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.audit.actions import action_label
 from partnerhub.audit.queries import AuditFilters
 
 
@@ -24,7 +25,10 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions")), *((action, action) for action in actions)]  # type: ignore[attr-defined]
+        self.fields["action"].choices = [
+            ("", _("All actions")),
+            *((action, action_label(action)) for action in actions),
+        ]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -18,7 +18,9 @@ class OrganisationCreateForm(forms.Form):
         label=_("Short name"),
         max_length=60,
         required=False,
-        help_text=_("Used in addresses (letters, digits, hyphens, underscores). Leave empty to derive it from the name."),
+        help_text=_(
+            "Used in addresses (letters, digits, hyphens, underscores). Leave empty to derive it from the name."
+        ),
     )
 
 

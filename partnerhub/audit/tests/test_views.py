@@ -129,7 +129,7 @@ def test_audit_list_filters_by_action(client_for, acme, acme_owner):
     assert ids_on(response) == [invited.pk]
     content = response.content.decode()
     assert '<option value="member.invited" selected>member.invited</option>' in content
-    assert '<option value="member.removed">member.removed</option>' in content
+    assert '<option value="member.removed">Member removed</option>' in content
     assert f"{reverse('audit_export', args=[acme.slug])}?action=member.invited" in content
 
 
@@ -232,3 +232,14 @@ def test_audit_list_without_htmx_is_a_whole_page_with_a_working_form(client_for,
     assert f'<form method="get" action="{url(acme)}"' in content
     assert 'id="audit-rows"' in content
     assert reverse("audit_export", args=[acme.slug]) in content
+
+
+def test_actions_are_shown_with_readable_translated_labels(client_for, acme, acme_owner):
+    from partnerhub.audit.tests.helpers import add_entry
+
+    add_entry(acme, "member.removed")
+    client = client_for(acme_owner)
+    response = client.get(f"/o/{acme.slug}/audit/", HTTP_ACCEPT_LANGUAGE="de")
+    body = response.content.decode()
+    assert "Mitglied entfernt" in body
+    assert "member.removed" in body

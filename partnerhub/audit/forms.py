@@ -25,10 +25,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [
-            ("", _("All actions")),
-            *((action, action_label(action)) for action in actions),
-        ]  # type: ignore[attr-defined]
+        field = self.fields["action"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("All actions")), *((action, action_label(action)) for action in actions)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

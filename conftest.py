@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import cache
@@ -37,6 +37,21 @@ def add_member(user: User, org: Organisation, role: Role, extra: list[str] | Non
 def _fresh_cache() -> None:
     """Throttling counters live in the cache: no test inherits another's."""
     cache.clear()
+
+
+@pytest.fixture
+def flushable_db(transactional_db: None) -> Iterator[None]:
+    """Committed data for tests that need several connections (PostgreSQL concurrency tests).
+
+    The append-only tables refuse TRUNCATE; the flush after such a test may truncate them because
+    this fixture marks its own database session (and nothing else ever does).
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET partnerhub.test_flush = 'on'")
 
 
 @pytest.fixture

@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "partnerhub.orgs",
     "partnerhub.audit",
     "partnerhub.api",
+    "partnerhub.catalog",
+    "partnerhub.partners",
+    "partnerhub.billing",
     "partnerhub.demo",
 ]
 

@@ -99,9 +99,12 @@ def seed() -> bool:
     _member(petra, partner, Role.OWNER)
     _member(stefan, partner, Role.MEMBER, [Perm.PARTNER_CUSTOMERS_ADMINISTER, Perm.PARTNER_TICKETS_ANSWER])
 
+    sonja = _user("owner@sonnenschein.demo.partnerhub.test", "Sonja Sonnenschein", "de")
     clara = _user("admin@sonnenschein.demo.partnerhub.test", "Clara Sonnenschein", "de")
     max_ = _user("max@sonnenschein.demo.partnerhub.test", "Max Küche", "de")
-    cafe = _org("Café Sonnenschein", "cafe-sonnenschein", clara, country="CH", billing_email="buchhaltung@cafe.example")
+    cafe = _org("Café Sonnenschein", "cafe-sonnenschein", sonja, country="CH", billing_email="buchhaltung@cafe.example")
+    # Every organisation has an owner, so the last-owner rule protects it from being orphaned.
+    _member(sonja, cafe, Role.OWNER)
     _member(clara, cafe, Role.ADMIN)
     _member(max_, cafe, Role.MEMBER, [Perm.BILLING_VIEW])
 

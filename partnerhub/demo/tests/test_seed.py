@@ -41,3 +41,21 @@ def test_seed_demo_command_prints_the_logins(db, capsys):
     for login in LOGINS:
         assert login.email in out
     assert DEMO_PASSWORD in out
+
+
+def test_every_seeded_organisation_has_an_owner(db):
+    from partnerhub.access.perms import Role
+
+    seed()
+    for org in Organisation.objects.all():
+        assert Membership.objects.filter(org=org, role=Role.OWNER).exists(), org
+
+
+def test_seed_demo_refuses_to_run_in_production_mode(db, settings):
+    import pytest
+    from django.core.management.base import CommandError
+
+    settings.MODE = "production"
+    with pytest.raises(CommandError):
+        call_command("seed_demo", skip_checks=True)
+    assert not Organisation.objects.exists()

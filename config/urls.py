@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("partnerhub.orgs.urls")),
     path("", include("partnerhub.audit.urls")),
     path("", include("partnerhub.api.web_urls")),
+    path("", include("partnerhub.billing.wallet_urls")),
     path("account/", include("partnerhub.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),

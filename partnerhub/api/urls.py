@@ -50,9 +50,9 @@ problems.install(api)
 
 
 def _add_routers() -> None:
-    from partnerhub.api.endpoints import api_keys, audit, me, members, orgs
+    from partnerhub.api.endpoints import api_keys, audit, me, members, orgs, wallets
 
-    for module in (me, orgs, members, audit, api_keys):
+    for module in (me, orgs, members, audit, api_keys, wallets):
         api.add_router("", module.router)
 
 

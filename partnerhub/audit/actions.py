@@ -23,6 +23,18 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "api_key.created": _("API key created"),
     "api_key.revoked": _("API key revoked"),
     "profile.updated": _("Profile changed"),
+    "catalog.category_created": _("Product category created"),
+    "catalog.category_updated": _("Product category changed"),
+    "catalog.product_created": _("Product created"),
+    "catalog.product_updated": _("Product changed"),
+    "catalog.product_retired": _("Product retired"),
+    "catalog.product_reactivated": _("Product back on sale"),
+    "catalog.price_set": _("Product price set"),
+    "catalog.price_removed": _("Product price removed"),
+    "program.updated": _("Partner program settings changed"),
+    "program.volume_tier_added": _("Volume discount tier added"),
+    "program.volume_tier_changed": _("Volume discount tier changed"),
+    "program.volume_tier_removed": _("Volume discount tier removed"),
 }
 
 

@@ -30,6 +30,10 @@ class CustomerProduct(models.Model):
     renews_on = models.DateField(_("renewal date"), null=True, blank=True)
     trial_ends_on = models.DateField(_("trial ends"), null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The length of one term; the renewal date moves on by this much (0: one-time, never renews).
+    term_months = models.PositiveIntegerField(_("term (months)"), default=1)
+    # The customer cancelled: the product stays usable until the renewal date, then ends.
+    cancel_at_term_end = models.BooleanField(_("cancels at the end of the term"), default=False)
     order_line = models.ForeignKey(
         "billing.OrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="customer_products"
     )
@@ -37,7 +41,10 @@ class CustomerProduct(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["org", "status"], name="custprod_org_status")]
+        indexes = [
+            models.Index(fields=["org", "status"], name="custprod_org_status"),
+            models.Index(fields=["status", "renews_on"], name="custprod_status_renewal"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ProductStatus.values), name="custprod_status_valid"),
         ]
@@ -136,7 +143,10 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["org", "-id"], name="invoice_org_recent")]
+        indexes = [
+            models.Index(fields=["org", "-id"], name="invoice_org_recent"),
+            models.Index(fields=["status", "due_on"], name="invoice_status_due"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["currency", "number"], name="invoice_number_unique_per_currency"),
             models.CheckConstraint(condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"),

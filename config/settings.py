@@ -195,6 +195,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "partnerhub" / "static"]
+# Generated files (background exports). Never served directly: downloads go through views that check access.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -268,6 +270,8 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 50
+# Exports with more rows than this run in the background (a task) instead of downloading at once.
+EXPORT_SYNC_MAX_ROWS = envint("EXPORT_SYNC_MAX_ROWS", 5000)
 # Requests per caller (API key, user or address) to /api/v1/.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
 

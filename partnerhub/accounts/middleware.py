@@ -34,7 +34,7 @@ class RequireMFAMiddleware:
         message = _("Please set up two-factor authentication with an authenticator app before continuing.")
         if request.path.startswith(API_PREFIX):
             return JsonResponse(
-                {"type": "about:blank", "title": "Permission denied", "status": 403, "detail": message},
+                {"type": "about:blank", "title": _("Permission denied"), "status": 403, "detail": message},
                 status=403,
                 content_type="application/problem+json",
             )

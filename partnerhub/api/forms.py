@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.access.perms import Perm
+
+# The expiry is the day after the chosen one: it must still be a representable moment (year 9999 at most).
+LATEST_EXPIRY_DAY = date(9998, 12, 31)
 
 
 class ApiKeyForm(forms.Form):
@@ -24,8 +28,9 @@ class ApiKeyForm(forms.Form):
     expires_on = forms.DateField(
         label=_("Expires on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date", "max": LATEST_EXPIRY_DAY.isoformat()}),
         help_text=_("Optional. The key stops working at the end of this day."),
+        validators=[MaxValueValidator(LATEST_EXPIRY_DAY, _("Choose a day on or before %(limit_value)s."))],
     )
 
     def __init__(self, *args: Any, grantable: frozenset[Perm], **kwargs: Any) -> None:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, Field
 
@@ -58,12 +60,25 @@ def _invalid() -> ApiProblem:
     )
 
 
+def _checked(value: Any) -> Any:
+    """A decoded cursor value the database can compare, or ValueError (null, NUL, naive or unrepresentable times)."""
+    if value is None:
+        raise ValueError("null in cursor")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in cursor")
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            raise ValueError("naive time in cursor")
+        value.astimezone(UTC)  # OverflowError for moments before year 1 or after 9999 in UTC
+    return value
+
+
 def _decode(cursor: str, field: models.Field[Any, Any], pk_field: models.Field[Any, Any]) -> tuple[Any, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        return field.to_python(value), pk_field.to_python(pk)
-    except (binascii.Error, ValueError, TypeError, DjangoValidationError):
+        return _checked(field.to_python(value)), _checked(pk_field.to_python(pk))
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError, DjangoValidationError):
         raise _invalid() from None
 
 

@@ -10,11 +10,13 @@ Which error becomes which status:
   invitation that is no longer pending, a revoked key) wrap the call in :func:`service_errors`
   with 409 instead;
 - an ``IntegrityError`` (a uniqueness constraint lost a race) → 409;
-- more requests than ``API_RATE_LIMIT`` allows (per key, user or address) → 429 with ``Retry-After``.
+- more requests than ``API_RATE_LIMIT`` allows (per key, user or address) → 429 with ``Retry-After``;
+- anything else (a bug) → 500 with a generic detail; the exception is logged, never shown.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,24 +26,33 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from pydantic import BaseModel
 
+logger = logging.getLogger(__name__)
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Permission denied",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Server error",
+TITLES: dict[int, str | Promise] = {
+    400: gettext_lazy("Bad request"),
+    401: gettext_lazy("Authentication required"),
+    403: gettext_lazy("Permission denied"),
+    404: gettext_lazy("Not found"),
+    405: gettext_lazy("Method not allowed"),
+    409: gettext_lazy("Conflict"),
+    422: gettext_lazy("Invalid input"),
+    429: gettext_lazy("Too many requests"),
+    500: gettext_lazy("Server error"),
 }
+
+
+def title_of(status: int) -> str:
+    """The problem title of `status` in the active language."""
+    return str(TITLES.get(status, gettext_lazy("Error")))
 
 
 class Problem(BaseModel):
@@ -95,7 +106,7 @@ def service_errors(status: int) -> Iterator[None]:
 
 
 def problem(api: NinjaAPI, request: HttpRequest, status: int, detail: str | None = None, **extra: Any) -> HttpResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    body: dict[str, Any] = {"type": "about:blank", "title": title_of(status), "status": status}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -140,6 +151,12 @@ def install(api: NinjaAPI) -> None:
     def on_403(request: HttpRequest, exc: Exception) -> HttpResponse:
         return problem(api, request, 403, _("You do not have the permission for this action."))
 
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A bug: keep the details in the log, answer in the API's format without them.
+        logger.exception("Unhandled error in API operation %s %s", request.method, request.path, exc_info=exc)
+        return problem(api, request, 500, _("Something went wrong on our side. Please try again later."))
+
+    register(api, Exception, on_unexpected)
     register(api, ValidationError, on_validation)
     register(api, AuthenticationError, on_auth)
     register(api, HttpError, on_http)

@@ -28,7 +28,8 @@ Func = Callable[..., Any]
 def _resolve_org(request: HttpRequest, org_slug: str, perm: Perm) -> None:
     from partnerhub.orgs.models import Organisation
 
-    org = Organisation.objects.filter(slug=org_slug).first()
+    # A NUL character cannot be in a slug (and PostgreSQL refuses to compare it): no such organisation.
+    org = Organisation.objects.filter(slug=org_slug).first() if "\x00" not in org_slug else None
     api_key = getattr(request, "api_key", None)
     perms = perms_for(request.user, org, api_key=api_key) if org else frozenset()  # type: ignore[arg-type]
     if org is None or not perms:
@@ -107,4 +108,53 @@ def operation(
     return decorator
 
 
-__all__ = ["LOGIN", "PUBLIC", "operation"]
+def _resolve_operator(request: HttpRequest, perm: Perm) -> None:
+    from partnerhub.orgs.models import Organisation
+
+    org = Organisation.objects.filter(is_operator=True).first()
+    api_key = getattr(request, "api_key", None)
+    perms = perms_for(request.user, org, api_key=api_key) if org else frozenset()  # type: ignore[arg-type]
+    if org is None or perm not in perms:
+        # The path names no organisation, so there is nothing to hide: refuse with 403.
+        raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm})
+    request.org = org  # type: ignore[attr-defined]
+    request.perms = perms  # type: ignore[attr-defined]
+
+
+def operator_operation(
+    router: Router, method: str, path: str, *, perm: Perm, response: Any, **kwargs: Any
+) -> Callable[[Func], Func]:
+    """Register an operator-wide `path` (no ``{org_slug}``), guarded by the operator permission `perm`.
+
+    `perm` is checked, through the access module like :func:`operation`, on the installation's single
+    operator organisation, which is resolved server-side (``request.org``); everyone else gets 403.
+    The OpenAPI document names the rule (``x-permission``) and ``x-organisation: operator``.
+    """
+    if not isinstance(perm, Perm) or perm.side != "operator":
+        raise ValueError(f"{path}: an operator operation needs an operator.* permission, not {perm!r}")
+    if "{org_slug}" in path:
+        raise ValueError(f"{path}: an operator operation names no organisation; use operation()")
+    extra = dict(kwargs.pop("openapi_extra", None) or {})
+    extra["x-permission"] = str(perm)
+    extra["x-organisation"] = "operator"
+    kwargs.setdefault("auth", AUTH)
+    responses: dict[int, Any] = dict(response) if isinstance(response, dict) else {200: response}
+    for code, schema in error_responses(method, perm).items():
+        responses.setdefault(code, schema)
+    kwargs["response"] = responses
+
+    def decorator(func: Func) -> Func:
+        @wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kw: Any) -> Any:
+            _resolve_operator(request, perm)
+            request.actor = actor_from(request)  # type: ignore[attr-defined]
+            return func(request, *args, **kw)
+
+        wrapper.__signature__ = inspect.signature(func, eval_str=True)  # type: ignore[attr-defined]
+        router.api_operation([method.upper()], path, openapi_extra=extra, **kwargs)(wrapper)
+        return wrapper
+
+    return decorator
+
+
+__all__ = ["LOGIN", "PUBLIC", "operation", "operator_operation"]

@@ -6,18 +6,51 @@ it); outputs are ninja schemas read from model instances.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from partnerhub.access.perms import Perm, Role, parse_perms
 
+# Moments clients may send: with a time zone, and far enough from year 1 and year 9999 that
+# converting them to UTC (the database's reference) cannot overflow.
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9999, 1, 1, tzinfo=UTC)
 
-class Body(BaseModel):
+
+def _within_range(value: datetime) -> datetime:
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST_MOMENT <= in_utc < LATEST_MOMENT:
+        raise ValueError(_("Enter a time from the year 1900 to the year 9998, with a time zone."))
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_within_range)]
+
+
+def _no_null_characters(value: Any) -> Any:
+    """Strings (also inside lists) must not contain NUL: PostgreSQL cannot store or compare it."""
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError(_("Null characters are not allowed."))
+    return value
+
+
+class Input(BaseModel):
+    """Base of every request body and query model: no text holds a NUL character."""
+
+    _check_null_characters = field_validator("*")(_no_null_characters)
+
+
+class Body(Input):
     """Base of every request body: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
@@ -125,7 +158,7 @@ def _email(value: str) -> str:
     try:
         validate_email(value)
     except DjangoValidationError as exc:
-        raise ValueError("Enter a valid email address.") from exc
+        raise ValueError(_("Enter a valid email address.")) from exc
     return value.strip().lower()
 
 
@@ -156,11 +189,13 @@ class AuditEntryOut(Schema):
     management_session_id: int | None
 
 
-class AuditFilter(BaseModel):
+class AuditFilter(Input):
     action: str | None = Field(None, max_length=80, description="Exact action name, e.g. `api_key.created`.")
     actor: str | None = Field(None, max_length=254, description="Part of the acting user's email address.")
-    since: datetime | None = Field(None, description="Entries at or after this time.")
-    until: datetime | None = Field(None, description="Entries before this time.")
+    since: Moment | None = Field(
+        None, description="Entries at or after this time (with a time zone; years 1900 to 9998)."
+    )
+    until: Moment | None = Field(None, description="Entries before this time (with a time zone; years 1900 to 9998).")
 
 
 # --- API keys ------------------------------------------------------------------------------------
@@ -195,4 +230,6 @@ class ApiKeyCreated(Schema):
 class ApiKeyCreate(Body):
     name: str = Field(min_length=1, max_length=100)
     permissions: list[Perm] = Field(min_length=1, description="A subset of what you hold on the organisation.")
-    expires_at: datetime | None = None
+    expires_at: Moment | None = Field(
+        None, description="When the key stops working (with a time zone, in the future, before the year 9999)."
+    )

@@ -8,7 +8,7 @@ secret is stored; the secret is returned once, by :func:`create_api_key`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -44,6 +44,17 @@ def _snapshot(key: ApiKey) -> dict[str, Any]:
     }
 
 
+def _check_expiry(expires_at: datetime) -> None:
+    if timezone.is_naive(expires_at):
+        raise ServiceError({"expires_at": _("Give the expiry with a time zone.")})
+    try:
+        expires_at.astimezone(UTC)  # stored in UTC: it must exist there
+    except OverflowError:
+        raise ServiceError({"expires_at": _("Choose an earlier expiry.")}) from None
+    if expires_at <= timezone.now():
+        raise ServiceError({"expires_at": _("The expiry must be in the future.")})
+
+
 def create_api_key(
     actor: Actor, *, org: Organisation, name: str, perms: Iterable[Perm], expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
@@ -68,8 +79,8 @@ def create_api_key(
                 % {"perms": ", ".join(sorted(beyond))}
             }
         )
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ServiceError({"expires_at": _("The expiry must be in the future.")})
+    if expires_at is not None:
+        _check_expiry(expires_at)
     secret = ApiKey.generate()
     with transaction.atomic():
         key = ApiKey.objects.create(

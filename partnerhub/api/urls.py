@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from ninja import NinjaAPI
@@ -54,6 +55,10 @@ def _add_routers() -> None:
 
     for module in (me, orgs, members, audit, api_keys, wallets):
         api.add_router("", module.router)
+    api.add_router("", import_module("partnerhub.api.endpoints.billing_events").router)
+    api.add_router("", import_module("partnerhub.api.endpoints.catalog").router)
+    api.add_router("", import_module("partnerhub.api.endpoints.billing").router)
+    api.add_router("", import_module("partnerhub.api.endpoints.exports").router)
 
 
 _add_routers()

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.audit.actions import action_label
 from partnerhub.audit.queries import AuditFilters
 
+# Days outside these bounds cannot be turned into moments in every time zone (year 1, year 9999).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+
+
+def _day_field(label: str | Promise) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": EARLIEST_DAY.isoformat(), "max": LATEST_DAY.isoformat()}, format="%Y-%m-%d"
+        ),
+        validators=[
+            MinValueValidator(EARLIEST_DAY, _("Enter a date on or after %(limit_value)s.")),
+            MaxValueValidator(LATEST_DAY, _("Enter a date on or before %(limit_value)s.")),
+        ],
+    )
+
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("Actor email contains"), required=False, max_length=254)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = _day_field(_("From"))
+    date_to = _day_field(_("To"))
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -33,8 +33,18 @@ class AuditPage:
     newer_than: int | None
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+def _start_of(day: date) -> datetime | None:
+    """The first moment of `day` in the current time zone; None when no moment is that early or late."""
+    try:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        start.astimezone(UTC)  # the database compares in UTC: the day must exist there too
+    except OverflowError:
+        return None
+    return start
+
+
+def _day_after(day: date) -> date | None:
+    return None if day == date.max else day + timedelta(days=1)
 
 
 def entries_for(org: Organisation, *, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -44,11 +54,15 @@ def entries_for(org: Organisation, *, filters: AuditFilters) -> QuerySet[AuditEn
         entries = entries.filter(action=filters.action)
     if filters.actor:
         entries = entries.filter(actor_email__icontains=filters.actor)
-    # Dates are days in the current time zone; "to" includes its whole day.
-    if filters.date_from:
-        entries = entries.filter(created_at__gte=_start_of(filters.date_from))
-    if filters.date_to:
-        entries = entries.filter(created_at__lt=_start_of(filters.date_to + timedelta(days=1)))
+    # Dates are days in the current time zone; "to" includes its whole day. A day beyond what a
+    # moment can express bounds nothing: every entry is after the first and before the last one.
+    start = _start_of(filters.date_from) if filters.date_from else None
+    if start is not None:
+        entries = entries.filter(created_at__gte=start)
+    day_after = _day_after(filters.date_to) if filters.date_to else None
+    end = _start_of(day_after) if day_after else None
+    if end is not None:
+        entries = entries.filter(created_at__lt=end)
     return entries
 
 

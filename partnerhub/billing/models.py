@@ -242,7 +242,11 @@ class BillingEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["org", "-occurred_at"], name="billing_event_org_recent")]
+        indexes = [
+            models.Index(fields=["org", "-occurred_at"], name="billing_event_org_recent"),
+            # Refunds and chargebacks of an event (refund bound, detail page).
+            models.Index(fields=["refers_to"], name="billing_event_refers_to"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=BillingEventKind.values), name="billing_event_kind_valid"),
         ]
@@ -265,3 +269,7 @@ class BillingEventLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_sku} {self.base_amount}"
+
+
+# Background exports live in their own package; importing the model here registers it in this app.
+from partnerhub.billing.exports.models import ExportJob  # noqa: E402, F401

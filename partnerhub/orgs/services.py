@@ -30,6 +30,8 @@ from partnerhub.orgs import queries
 from partnerhub.orgs.models import INVITATION_VALIDITY, Invitation, Membership, Organisation
 
 SLUG_MAX_LENGTH = 60
+# The ServiceError code of a slug another organisation already has (the API answers it with 409).
+SLUG_TAKEN = "slug_taken"
 
 
 # --- access helpers (the rule itself lives in partnerhub.access) ---------------------------------
@@ -155,11 +157,14 @@ def create_organisation(actor: Actor, *, name: str, slug: str | None = None) -> 
         except ValidationError as exc:
             raise ServiceError(_("The short name may only contain letters, digits, hyphens and underscores.")) from exc
     with transaction.atomic():
+        slug = slug or _unique_slug(name)
         try:
             with transaction.atomic():
-                org = Organisation.objects.create(name=name[:200], slug=slug or _unique_slug(name))
+                org = Organisation.objects.create(name=name[:200], slug=slug)
         except IntegrityError as exc:
-            raise ServiceError(_("The short name “%(slug)s” is already taken.") % {"slug": slug}) from exc
+            raise ServiceError(
+                _("The short name “%(slug)s” is already taken.") % {"slug": slug}, code=SLUG_TAKEN
+            ) from exc
         Membership.objects.create(user=actor.user, org=org, role=Role.OWNER)
         actor.user.active_org = org
         actor.user.save(update_fields=["active_org"])

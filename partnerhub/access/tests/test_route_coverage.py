@@ -4,7 +4,8 @@
     set by the decorators in ``partnerhub.access.decorators``. Third-party includes that do their
     own checks are listed in ``ALLOWED_INCLUDES`` with the reason.
 (b) Every API operation names its rule in the OpenAPI document (``x-permission``), and operations
-    that need a permission on an organisation have ``{org_slug}`` in their path.
+    that need a permission on an organisation have ``{org_slug}`` in their path, or are operator-wide
+    (``x-organisation: operator``, registered with ``routing.operator_operation``) with an operator.* rule.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def operations_without_rule(schema: dict[str, Any]) -> list[str]:
                 continue
             if rule not in {p.value for p in Perm}:
                 problems.append(f"{method.upper()} {api_path}: x-permission={rule!r}")
+            elif op.get("x-organisation") == "operator":
+                # routing.operator_operation: checked on the operator organisation, resolved server-side.
+                if Perm(rule).side != "operator":
+                    problems.append(f"{method.upper()} {api_path}: {rule} is not an operator permission")
             elif "{org_slug}" not in api_path:
                 problems.append(f"{method.upper()} {api_path}: {rule} without {{org_slug}}")
     return problems
@@ -150,10 +155,13 @@ def test_the_operation_checker_reports_missing_and_misplaced_rules() -> None:
             "/b": {"post": {"x-permission": "org.view"}},
             "/orgs/{org_slug}/c": {"get": {"x-permission": "org.view"}, "parameters": []},
             "/d": {"get": {"x-permission": "sudo"}},
+            "/e": {"get": {"x-permission": "operator.program.manage", "x-organisation": "operator"}},
+            "/f": {"get": {"x-permission": "billing.view", "x-organisation": "operator"}},
         }
     }
     assert operations_without_rule(schema) == [
         "GET /a: x-permission=None",
         "POST /b: org.view without {org_slug}",
         "GET /d: x-permission='sudo'",
+        "GET /f: billing.view is not an operator permission",
     ]

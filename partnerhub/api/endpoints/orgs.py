@@ -9,11 +9,12 @@ from partnerhub.access.perms import Perm
 from partnerhub.access.policy import visible_orgs
 from partnerhub.api.endpoints import actor_of, org_of
 from partnerhub.api.pagination import Page, PageParams, paginate
-from partnerhub.api.problems import service_errors
+from partnerhub.api.problems import from_validation_error
 from partnerhub.api.routing import LOGIN, operation
 from partnerhub.api.schemas import OrganisationCreate, OrganisationOut, OrganisationUpdate
+from partnerhub.core.errors import ServiceError
 from partnerhub.orgs.models import Organisation
-from partnerhub.orgs.services import create_organisation, update_organisation
+from partnerhub.orgs.services import SLUG_TAKEN, create_organisation, update_organisation
 
 router = Router(tags=["organisations"])
 
@@ -40,11 +41,15 @@ def list_orgs(request: HttpRequest, page: Query[PageParams]) -> Page[Organisatio
     response={201: OrganisationOut},
     api_keys=False,
     summary="Create an organisation",
-    description="The caller becomes its owner. Not possible with an API key (403). A taken slug answers 409.",
+    description="The caller becomes its owner. Not possible with an API key (403). A taken slug answers 409, "
+    "an invalid name or slug 422.",
 )
 def create_org(request: HttpRequest, data: OrganisationCreate) -> Status[Organisation]:
-    with service_errors(409):
+    try:
         org = create_organisation(actor_of(request), name=data.name, slug=data.slug)
+    except ServiceError as exc:
+        # A taken slug conflicts with another organisation; anything else is invalid input.
+        raise from_validation_error(exc, 409 if exc.code == SLUG_TAKEN else 422) from exc
     return Status(201, org)
 
 

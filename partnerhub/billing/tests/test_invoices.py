@@ -1,0 +1,265 @@
+"""Invoices: gapless numbering, status transitions, refunds, billing events, overdue detection, PDF."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from conftest import add_member, make_user
+from partnerhub.access.perms import Perm, Role
+from partnerhub.audit.models import AuditEntry
+from partnerhub.billing import pdf
+from partnerhub.billing.models import BillingEvent, BillingEventKind, Invoice, InvoiceStatus, OrderLine
+from partnerhub.billing.services import (
+    cancel_invoice,
+    mark_invoice_paid,
+    mark_overdue_invoices,
+    place_order,
+    refund_invoice,
+)
+from partnerhub.billing.services.invoices import issue_invoice
+from partnerhub.billing.tests.shop import actor, hosting, snapshot
+from partnerhub.core.errors import ServiceError
+from partnerhub.orgs.models import Organisation
+
+
+@pytest.fixture
+def invoice(acme, acme_owner, operator_staff) -> Invoice:
+    order = place_order(actor(acme_owner), customer=acme, lines=[(hosting(), 35, None)], currency="CHF")
+    return Invoice.objects.get(order=order)
+
+
+def test_numbers_are_gapless_per_currency(acme, acme_owner):
+    web = hosting()
+    for currency in ["CHF", "EUR", "CHF", "CHF", "EUR"]:
+        place_order(actor(acme_owner), customer=acme, lines=[(web, 1, None)], currency=currency)
+    numbers = {
+        c: list(Invoice.objects.filter(currency=c).order_by("number").values_list("number", flat=True))
+        for c in ("CHF", "EUR")
+    }
+    assert numbers == {"CHF": [1, 2, 3], "EUR": [1, 2]}
+    assert Invoice.objects.get(currency="EUR", number=2).display_number == "EUR-000002"
+
+
+def test_a_rolled_back_invoice_leaves_no_gap(acme, acme_owner):
+    web = hosting()
+    place_order(actor(acme_owner), customer=acme, lines=[(web, 1, None)], currency="CHF")
+    line = OrderLine.objects.get()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        issue_invoice(org=acme, currency="CHF", lines=[line])
+        raise RuntimeError("payment provider down")
+    place_order(actor(acme_owner), customer=acme, lines=[(web, 1, None)], currency="CHF")
+    assert list(Invoice.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks across connections: PostgreSQL only")
+def test_concurrent_issuing_neither_duplicates_nor_skips(flushable_db):
+    customer = Organisation.objects.create(name="Parallel AG", slug="parallel")
+    owner = make_user("owner@parallel.test")
+    add_member(owner, customer, Role.OWNER)
+    web = hosting()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def order_many() -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                place_order(actor(owner), customer=customer, lines=[(web, 1, None)], currency="CHF")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order_many) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == list(range(1, 11))
+
+
+def test_paid_then_partial_and_full_refund_emit_billing_events(invoice, operator_staff):
+    staff = actor(operator_staff)
+    paid = mark_invoice_paid(staff, invoice=invoice)
+    assert paid.status == InvoiceStatus.PAID and paid.paid_at is not None
+    payment = BillingEvent.objects.get(kind=BillingEventKind.PAYMENT)
+    assert payment.invoice == invoice and payment.org == invoice.org
+    assert payment.lines.get().base_amount == Decimal("347.20")
+    partial = refund_invoice(staff, invoice=invoice, amount="100.00")
+    assert (partial.status, partial.refunded_amount) == (InvoiceStatus.PAID, Decimal("100.00"))
+    with pytest.raises(ServiceError, match=r"247\.20"):
+        refund_invoice(staff, invoice=invoice, amount="247.21")
+    full = refund_invoice(staff, invoice=invoice, amount=Decimal("247.20"))
+    assert (full.status, full.refunded_amount) == (InvoiceStatus.REFUNDED, Decimal("347.20"))
+    refunds = BillingEvent.objects.filter(kind=BillingEventKind.REFUND).order_by("id")
+    assert [e.lines.get().base_amount for e in refunds] == [Decimal("100.00"), Decimal("247.20")]
+    actions = list(
+        AuditEntry.objects.filter(org=invoice.org, action__startswith="invoice.").values_list("action", flat=True)
+    )
+    assert actions.count("invoice.refunded") == 2 and "invoice.paid" in actions
+
+
+@pytest.mark.parametrize(
+    ("setup", "action"),
+    [
+        ("open", "refund"),
+        ("paid", "pay"),
+        ("paid", "cancel"),
+        ("cancelled", "pay"),
+        ("cancelled", "refund"),
+        ("cancelled", "cancel"),
+        ("refunded", "refund"),
+        ("refunded", "pay"),
+    ],
+)
+def test_illegal_transitions_are_refused_and_change_nothing(invoice, operator_staff, setup, action):
+    staff = actor(operator_staff)
+    if setup in ("paid", "refunded"):
+        mark_invoice_paid(staff, invoice=invoice)
+    if setup == "refunded":
+        refund_invoice(staff, invoice=invoice, amount="347.20")
+    if setup == "cancelled":
+        cancel_invoice(staff, invoice=invoice)
+    before = snapshot()
+    with pytest.raises(ServiceError):
+        if action == "pay":
+            mark_invoice_paid(staff, invoice=invoice)
+        elif action == "refund":
+            refund_invoice(staff, invoice=invoice, amount="1.00")
+        else:
+            cancel_invoice(staff, invoice=invoice)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "1.005", "abc"])
+def test_bad_refund_amounts_are_refused(invoice, operator_staff, amount):
+    mark_invoice_paid(actor(operator_staff), invoice=invoice)
+    before = snapshot()
+    with pytest.raises(ServiceError):
+        refund_invoice(actor(operator_staff), invoice=invoice, amount=amount)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("who", "error"),
+    [
+        ("acme_owner", Http404),
+        ("globex_owner", Http404),
+        ("outsider", Http404),
+        ("operator_member", PermissionDenied),
+        ("operator_finance", None),
+    ],
+)
+def test_only_operator_billing_staff_act_on_invoices(request, invoice, operator_org, who, error):
+    if who.startswith("operator_"):
+        user = make_user(f"{who}@operator.test")
+        add_member(user, operator_org, Role.MEMBER, [Perm.OPERATOR_PAYOUTS_MANAGE] if who == "operator_finance" else [])
+    else:
+        user = request.getfixturevalue(who)
+    before = snapshot()
+    if error is None:
+        assert mark_invoice_paid(actor(user), invoice=invoice).status == InvoiceStatus.PAID
+        return
+    for call in (
+        lambda: mark_invoice_paid(actor(user), invoice=invoice),
+        lambda: cancel_invoice(actor(user), invoice=invoice),
+        lambda: refund_invoice(actor(user), invoice=invoice, amount="1.00"),
+    ):
+        with pytest.raises(error):
+            call()
+    assert snapshot() == before
+
+
+def test_overdue_detection_is_set_based_and_idempotent(invoice, operator_staff):
+    later = timezone.localdate() + timedelta(days=30)
+    assert mark_overdue_invoices(today=timezone.localdate()) == 0
+    assert mark_overdue_invoices(today=later) == 1
+    assert mark_overdue_invoices(today=later) == 0
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OVERDUE
+    entry = AuditEntry.objects.get(action="invoice.overdue")
+    assert entry.actor is None and entry.org == invoice.org
+    # Overdue invoices can still be paid.
+    assert mark_invoice_paid(actor(operator_staff), invoice=invoice).status == InvoiceStatus.PAID
+
+
+# --- PDF ----------------------------------------------------------------------------------------------
+
+
+ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
+def _unescape(literal: str) -> bytes:
+    out, i = [], 0
+    while i < len(literal):
+        char = literal[i]
+        if char == "\\" and i + 1 < len(literal):
+            nxt = literal[i + 1]
+            octal = re.match(r"[0-7]{1,3}", literal[i + 1 :])
+            if octal:
+                out.append(chr(int(octal.group(), 8)))
+                i += 1 + len(octal.group())
+                continue
+            out.append(ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out).encode("latin-1")
+
+
+def _cmap(stream: str) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", stream, re.S):
+        for glyph, code in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            mapping[int(glyph, 16)] = bytes.fromhex(code).decode("utf-16-be")
+    return mapping
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of an uncompressed fpdf2 PDF: the two-byte glyph ids of its ``(…) Tj`` strings mapped
+    back through the current font's ToUnicode CMap (enough to assert what was printed, no PDF library)."""
+    raw = content.decode("latin-1")
+    objects = {int(n): body for n, body in re.findall(r"(\d+) 0 obj(.*?)endobj", raw, re.S)}
+    cmaps: dict[str, dict[int, str]] = {}
+    for name, ref in re.findall(r"/(F\d+)\s+(\d+) 0 R", raw):
+        to_unicode = re.search(r"/ToUnicode (\d+) 0 R", objects.get(int(ref), ""))
+        if to_unicode:
+            cmaps[name] = _cmap(objects[int(to_unicode.group(1))])
+    texts, mapping = [], {}
+    for match in re.finditer(r"/(F\d+)\s+[\d.]+\s+Tf|\(((?:\\.|[^\\)])*)\)\s*Tj", raw, re.S):
+        if match.group(1):
+            mapping = cmaps.get(match.group(1), {})
+            continue
+        data = _unescape(match.group(2))
+        texts.append("".join(mapping.get(int.from_bytes(data[i : i + 2]), "?") for i in range(0, len(data) - 1, 2)))
+    return "\n".join(texts)
+
+
+def test_pdf_prints_number_and_cyrillic_customer(invoice):
+    Organisation.objects.filter(pk=invoice.org_id).update(name="Акме ООД Пловдив")
+    invoice.refresh_from_db()
+    content = pdf.render_invoice(invoice, seller=Organisation.objects.get(is_operator=True), compress=False)
+    assert content.startswith(b"%PDF")
+    text = pdf_text(content)
+    assert invoice.display_number in text
+    assert "Акме ООД Пловдив" in text
+    assert "347.20" in text
+    compressed = pdf.render_invoice(invoice, seller=None)
+    assert compressed.startswith(b"%PDF") and len(compressed) < len(content)
+
+
+def test_pdf_without_font_raises_font_missing(invoice, monkeypatch, tmp_path):
+    monkeypatch.setattr(pdf, "FONT_REGULAR", tmp_path / "missing.ttf")
+    with pytest.raises(pdf.FontMissing):
+        pdf.render_invoice(invoice, seller=None)

@@ -136,4 +136,8 @@ def seed() -> bool:
         obj=invitation,
         after={"email": invitation.email, "role": invitation.role},
     )
+
+    from partnerhub.demo.billing_seed import seed_billing
+
+    seed_billing(operator_staff=olivia, customers={"cafe": (cafe, clara), "rila": (rila, ivan)})
     return True

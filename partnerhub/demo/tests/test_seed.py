@@ -59,3 +59,22 @@ def test_seed_demo_refuses_to_run_in_production_mode(db, settings):
     with pytest.raises(CommandError):
         call_command("seed_demo", skip_checks=True)
     assert not Organisation.objects.exists()
+
+
+def test_demo_billing_covers_every_status(db):
+    from partnerhub.billing.models import (
+        BillingEvent,
+        CustomerProduct,
+        Invoice,
+        InvoiceStatus,
+        ProductStatus,
+    )
+    from partnerhub.catalog.models import Category, Price
+
+    seed()
+    assert set(Invoice.objects.values_list("status", flat=True)) == set(InvoiceStatus.values)
+    assert set(CustomerProduct.objects.values_list("status", flat=True)) == set(ProductStatus.values)
+    assert Category.objects.count() == 6
+    assert set(Price.objects.values_list("currency", flat=True)) == {"CHF", "EUR"}
+    kinds = set(BillingEvent.objects.values_list("kind", flat=True))
+    assert {"payment", "refund", "renewal"} <= kinds

@@ -50,6 +50,15 @@ TITLES: dict[int, str | Promise] = {
 }
 
 
+# The English details django-ninja raises itself, by their start (DEBUG appends the cause).
+NINJA_DETAILS: dict[str, str | Promise] = {
+    "Cannot parse request body": gettext_lazy("The request body is not valid JSON."),
+    "CSRF check Failed": gettext_lazy(
+        "The CSRF token is missing or wrong. Send the csrftoken cookie's value in the X-CSRFToken header."
+    ),
+}
+
+
 def title_of(status: int) -> str:
     """The problem title of `status` in the active language."""
     return str(TITLES.get(status, gettext_lazy("Error")))
@@ -134,7 +143,11 @@ def install(api: NinjaAPI) -> None:
             if exc.wait:
                 response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
             return response
-        return problem(api, request, exc.status_code, str(exc))
+        detail = str(exc)
+        for english, translated in NINJA_DETAILS.items():
+            if detail.startswith(english):
+                detail = str(translated)
+        return problem(api, request, exc.status_code, detail)
 
     def on_problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
         return problem(api, request, exc.status, exc.detail, errors=exc.errors)

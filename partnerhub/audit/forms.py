@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.audit.actions import action_label
 from partnerhub.audit.queries import AuditFilters
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Days outside these bounds cannot be turned into moments in every time zone (year 1, year 9999).
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(9998, 12, 31)
 
 
-def _day_field(label: str | Promise) -> forms.DateField:
+def _day_field(label: StrOrPromise) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,

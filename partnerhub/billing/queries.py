@@ -4,12 +4,11 @@ objects of other organisations are a 404 like missing ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from partnerhub.billing.models import CustomerProduct, Invoice, Order, OrderLine
 from partnerhub.catalog.models import Price, Product
@@ -46,15 +45,13 @@ def page_of[M: Model](rows: QuerySet[M], *, before: int | None, size: int = PAGE
     return Page(rows=chunk[:size], older_than=chunk[size - 1].pk if len(chunk) > size else None)
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def _dated[M: Model](rows: QuerySet[M], field: str, filters: Filters) -> QuerySet[M]:
+    # Days in the current time zone; "to" includes its whole day. Comparing dates (not the start of a
+    # day as a datetime) keeps far-away days like 0001-01-01 from overflowing the time zone shift.
     if filters.date_from:
-        rows = rows.filter(**{f"{field}__gte": _start_of(filters.date_from)})
+        rows = rows.filter(**{f"{field}__date__gte": filters.date_from})
     if filters.date_to:
-        rows = rows.filter(**{f"{field}__lt": _start_of(filters.date_to + timedelta(days=1))})
+        rows = rows.filter(**{f"{field}__date__lte": filters.date_to})
     return rows
 
 

@@ -108,7 +108,8 @@ def has_verified_email(user: User, email: str) -> bool:
 
 def visible_org(actor: Actor, slug: str) -> Organisation:
     """The organisation with `slug` if the actor can see it; otherwise 404."""
-    org = Organisation.objects.filter(slug=slug).first()
+    # No slug holds a NUL character (and PostgreSQL refuses to compare one).
+    org = Organisation.objects.filter(slug=slug).first() if "\x00" not in slug else None
     if org is None or not may_see(actor.user, org, api_key=actor.api_key):
         raise Http404
     return org

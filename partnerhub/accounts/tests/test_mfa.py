@@ -86,3 +86,15 @@ def test_operator_logging_in_goes_straight_to_enrolment(client, operator_staff, 
     assert response.redirect_chain[-1][0] == reverse("mfa_activate_totp")
     assert response.status_code == 200
     assert b"Please set up two-factor authentication" in response.content
+
+
+def test_the_api_refusal_title_is_translated(client_for, operator_staff, require_mfa, monkeypatch):
+    # The title goes through gettext like the detail (it was a raw English string).
+    from partnerhub.accounts import middleware
+
+    monkeypatch.setattr(middleware, "_", lambda text: f"«{text}»")
+
+    body = client_for(operator_staff).get("/api/v1/orgs/").json()
+
+    assert body["title"] == "«Permission denied»"
+    assert body["detail"].startswith("«")

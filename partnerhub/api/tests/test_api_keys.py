@@ -194,3 +194,46 @@ def test_member_without_the_permission_cannot_manage_keys(client_for, acme, acme
     key.refresh_from_db()
     assert key.revoked_at is None
     assert AuditEntry.objects.filter(action__startswith="api_key.").count() == 1  # only the fixture's creation
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "message"),
+    [
+        # Regressions: a naive time raised TypeError, the last one overflowed when stored (both 500).
+        ("2030-01-01T00:00:00", "timezone"),
+        ("9999-12-31T23:59:59-12:00", "year 9998"),
+        ("9999-06-01T00:00:00Z", "year 9998"),
+        ("0001-01-01T00:00:00+05:00", "year 1900"),
+    ],
+)
+def test_an_expiry_without_time_zone_or_out_of_range_is_refused(client_for, acme, acme_owner, expires_at, message):
+    response = send(
+        reauthenticated(client_for(acme_owner)),
+        "POST",
+        "/api/v1/orgs/acme/api-keys",
+        {"name": "k", "permissions": ["org.view"], "expires_at": expires_at},
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"] == ["body", "data", "expires_at"]
+    assert message in body["errors"][0]["msg"]
+    assert not ApiKey.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_service_refuses_a_naive_or_unstorable_expiry(acme, acme_owner):
+    from datetime import UTC, datetime
+    from datetime import timezone as dt_timezone
+
+    from partnerhub.api.services import create_api_key
+    from partnerhub.core.errors import ServiceError
+
+    for expires_at, message in [
+        (datetime(2030, 1, 1), "time zone"),  # naive: the point of the case
+        (datetime(9999, 12, 31, 23, 59, tzinfo=dt_timezone(timedelta(hours=-12))), "earlier expiry"),
+        (datetime(2020, 1, 1, tzinfo=UTC), "in the future"),
+    ]:
+        with pytest.raises(ServiceError, match=message):
+            create_api_key(Actor(user=acme_owner), org=acme, name="k", perms=[Perm.ORG_VIEW], expires_at=expires_at)
+    assert not ApiKey.objects.exists()
+    assert not AuditEntry.objects.exists()

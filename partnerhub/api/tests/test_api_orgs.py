@@ -201,10 +201,13 @@ def test_invitations(client_for, acme, acme_owner, django_capture_on_commit_call
     assert_problem(send(client, "DELETE", f"/api/v1/orgs/acme/invitations/{created['id']}"), 409)
 
 
-def test_invalid_invitation_email(client_for, acme, acme_owner):
-    assert_problem(send(client_for(acme_owner), "POST", "/api/v1/orgs/acme/invitations", {"email": "nope"}), 422)
+def test_invalid_invitation_email(client_for, acme, acme_owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(client_for(acme_owner), "POST", "/api/v1/orgs/acme/invitations", {"email": "nope"})
+    assert_problem(response, 422)
     assert not Invitation.objects.exists()
     assert len(mail.outbox) == 0
+    assert not AuditEntry.objects.exists()
 
 
 def test_member_cannot_invite(client_for, acme, acme_member, django_capture_on_commit_callbacks):
@@ -247,3 +250,79 @@ def test_audit_log_filters(client_for, acme, acme_owner, audit_trail):
 
 def test_audit_log_needs_audit_view(client_for, acme, acme_member):
     assert_problem(client_for(acme_member).get("/api/v1/orgs/acme/audit-log"), 403)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # Regressions: these overflowed (500), or broke the query on PostgreSQL (NUL).
+        ("since", "0001-01-01T00:00:00+05:00"),
+        ("until", "9999-12-31T23:59:59-12:00"),
+        ("since", "9999-06-01T00:00:00Z"),
+        ("until", "2026-01-01T00:00:00"),  # no time zone
+        ("actor", "a\x00b"),
+        ("action", "\x00"),
+    ],
+)
+def test_audit_log_refuses_hostile_filters(client_for, acme, acme_owner, audit_trail, name, value):
+    body = assert_problem(client_for(acme_owner).get("/api/v1/orgs/acme/audit-log", {name: value}), 422)
+    assert body["errors"][0]["loc"][-1] == name
+
+
+def test_audit_log_accepts_the_edges_of_the_range(client_for, acme, acme_owner, audit_trail):
+    client = client_for(acme_owner)
+    query = {"since": "1900-01-01T00:00:00Z", "until": "9998-12-31T23:59:59+14:00"}
+    assert len(client.get("/api/v1/orgs/acme/audit-log", query).json()["items"]) == len(audit_trail)
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("   ", None),  # the service refuses a blank name
+        ("Initech", "Has Spaces"),  # the schema refuses a malformed slug
+    ],
+)
+def test_create_organisation_with_invalid_input_is_422_not_409(client_for, acme, outsider, name, slug):
+    body = {"name": name} | ({"slug": slug} if slug else {})
+    assert_problem(send(client_for(outsider), "POST", "/api/v1/orgs", body), 422)
+    assert Organisation.objects.count() == 1
+    assert not AuditEntry.objects.exists()
+
+
+def test_create_organisation_taken_slug_carries_its_own_code(outsider, acme):
+    from partnerhub.core.errors import ServiceError
+    from partnerhub.orgs.services import SLUG_TAKEN, create_organisation
+
+    with pytest.raises(ServiceError) as refused:
+        create_organisation(Actor(user=outsider), name="Other", slug="ACME")
+    assert refused.value.code == SLUG_TAKEN
+    with pytest.raises(ServiceError) as invalid:
+        create_organisation(Actor(user=outsider), name=" ")
+    assert invalid.value.code != SLUG_TAKEN
+
+
+@pytest.mark.parametrize("body", [{"name": "a\x00b"}, {"website": "\x00"}, {"country": "C\x00"}])
+def test_nul_characters_in_a_body_are_refused(client_for, acme, acme_owner, body):
+    response = assert_problem(send(client_for(acme_owner), "PATCH", "/api/v1/orgs/acme", body), 422)
+    assert "Null characters are not allowed." in response["errors"][0]["msg"]
+    acme.refresh_from_db()
+    assert acme.name == "Acme GmbH"
+    assert not AuditEntry.objects.exists()
+
+
+def test_nul_in_the_organisation_of_the_path_is_404(client_for, acme, acme_owner):
+    # Regression: on PostgreSQL the lookup of the slug failed with a 500.
+    assert_problem(client_for(acme_owner).get("/api/v1/orgs/a%00b/members"), 404)
+
+
+def test_validation_messages_follow_the_language(client_for, acme, acme_owner):
+    acme_owner.language = "de"
+    acme_owner.save(update_fields=["language"])
+    client = client_for(acme_owner)
+    client.cookies["django_language"] = "de"
+
+    response = send(client, "POST", "/api/v1/orgs/acme/invitations", {"email": "nope"}, Accept_Language="de")
+
+    body = assert_problem(response, 422)
+    assert "Enter a valid email address." not in body["errors"][0]["msg"]
+    assert "E-Mail-Adresse" in body["errors"][0]["msg"]

@@ -99,3 +99,29 @@ def test_an_invalid_cursor_is_refused(client_for, acme, acme_owner, cursor):
     for url in ("/api/v1/orgs/acme/api-keys", "/api/v1/orgs/acme/members"):
         body = assert_problem(client_for(acme_owner).get(url, {"cursor": cursor}), 422)
         assert body["errors"][0]["loc"] == ["query", "cursor"]
+
+
+def cursor_of(value: object) -> str:
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("url", "decoded"),
+    [
+        # Regressions: these reached the database and answered 500.
+        ("/api/v1/orgs/acme/members", ["0001-01-01T00:00:00+05:00", 1]),  # before year 1 in UTC
+        ("/api/v1/orgs/acme/members", ["9999-12-31T23:59:59-12:00", 1]),  # after year 9999 in UTC
+        ("/api/v1/orgs/acme/members", ["2026-01-01T00:00:00", 1]),  # no time zone
+        ("/api/v1/orgs", ["a\x00b", 1]),  # NUL (PostgreSQL)
+        ("/api/v1/orgs", [None, None]),
+        ("/api/v1/orgs/acme/api-keys", [1, "1\x00"]),
+        ("/api/v1/orgs", "[" * 100_000),  # nested too deep to decode
+    ],
+)
+def test_a_crafted_cursor_is_refused(client_for, acme, acme_owner, url, decoded):
+    raw = decoded.encode() if isinstance(decoded, str) else None
+    cursor = base64.urlsafe_b64encode(raw).decode() if raw is not None else cursor_of(decoded)
+    body = assert_problem(client_for(acme_owner).get(url, {"cursor": cursor}), 422)
+    assert body["errors"][0]["loc"] == ["query", "cursor"]

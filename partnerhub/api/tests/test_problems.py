@@ -76,3 +76,51 @@ def test_409_for_a_state_conflict(client_for, acme, acme_owner, make_key):
     body = assert_problem(send(client, "DELETE", f"/api/v1/orgs/acme/api-keys/{key.pk}"), 409)
     assert "already been revoked" in body["detail"]
     assert AuditEntry.objects.filter(action="api_key.revoked").count() == 1
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(client_for, acme, acme_owner, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr("partnerhub.api.endpoints.orgs.visible_orgs", broken)
+
+    with caplog.at_level("ERROR", logger="partnerhub.api.problems"):
+        response = client_for(acme_owner).get("/api/v1/orgs")
+
+    body = assert_problem(response, 500)
+    assert body["title"] == "Server error"
+    assert "hunter2" not in response.content.decode()
+    assert "RuntimeError" not in response.content.decode()
+    [logged] = [r for r in caplog.records if r.name == "partnerhub.api.problems"]
+    assert logged.exc_info is not None
+    assert "hunter2" in str(logged.exc_info[1])
+
+
+def test_problem_titles_are_translatable(monkeypatch):
+    from django.utils.functional import Promise
+    from django.utils.translation import override
+
+    from partnerhub.api.problems import TITLES, title_of
+
+    assert all(isinstance(title, Promise) for title in TITLES.values())
+    with override("de"):
+        assert title_of(404) == str(TITLES[404])
+    assert title_of(404) == "Not found"
+    assert title_of(418) == "Error"
+
+
+def test_ninjas_own_error_details_are_translatable(client_for, acme, acme_owner, monkeypatch):
+    from partnerhub.api import problems
+
+    monkeypatch.setitem(problems.NINJA_DETAILS, "Cannot parse request body", "«translated»")
+    body = assert_problem(send(client_for(acme_owner), "POST", "/api/v1/orgs/acme/api-keys", "{not json"), 400)
+    assert body["detail"] == "«translated»"
+
+
+def test_a_missing_csrf_token_is_explained(acme, acme_owner):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(acme_owner)
+    body = assert_problem(send(strict, "PATCH", "/api/v1/orgs/acme", {"name": "x"}), 403)
+    assert "X-CSRFToken" in body["detail"]

@@ -129,3 +129,15 @@ def test_pages_need_api_keys_manage(client_for, acme, acme_member, outsider, url
     assert anonymous.status_code == 302
     assert "/accounts/login/" in anonymous["Location"]
     assert not ApiKey.objects.exists()
+
+
+def test_create_refuses_an_expiry_day_beyond_the_calendar(owner_client, acme):
+    # Regression: 9999-12-31 overflowed into a 500 when the day after it was computed.
+    response = owner_client.post(
+        "/o/acme/api-keys/new/", {"name": "Export", "perms": ["org.view"], "expires_on": "9999-12-31"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["expires_on"] == ["Choose a day on or before 9998-12-31."]
+    assert not ApiKey.objects.exists()
+    assert not AuditEntry.objects.exists()

@@ -101,3 +101,14 @@ def test_export_streams_large_logs_with_constant_queries(client_for, acme, acme_
     assert len(rows) == 2000
     assert {row[6] for row in rows} == {f"#{i}" for i in range(2000)}
     assert [int(row[0]) for row in rows] == sorted((int(row[0]) for row in rows), reverse=True)
+
+
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01"])
+def test_export_refuses_days_beyond_the_calendar_edges(client_for, acme, acme_owner, query):
+    # Regression: these gave a 500 (date_to) or a broken streamed file (date_from).
+    add_entry(acme, "member.invited")
+
+    response = client_for(acme_owner).get(export_url(acme, query))
+
+    assert response.status_code == 400
+    assert "Enter a date on or" in response.content.decode()

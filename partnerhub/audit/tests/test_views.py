@@ -243,3 +243,36 @@ def test_actions_are_shown_with_readable_translated_labels(client_for, acme, acm
     body = response.content.decode()
     assert "Mitglied entfernt" in body
     assert "member.removed" in body
+
+
+@pytest.mark.parametrize(
+    ("field", "day", "message"),
+    [
+        ("date_to", "9999-12-31", "on or before 9998-12-31"),
+        ("date_from", "0001-01-01", "on or after 1900-01-01"),
+        ("date_to", "0001-01-01", "on or after 1900-01-01"),
+        ("date_from", "9999-12-31", "on or before 9998-12-31"),
+    ],
+)
+def test_audit_list_refuses_days_beyond_the_calendar_edges(client_for, acme, acme_owner, field, day, message):
+    # Regression: the end of year 9999 / the start of year 1 overflowed into a 500.
+    entry = add_entry(acme, "member.invited")
+
+    response = client_for(acme_owner).get(url(acme, **{field: day}))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert ids_on(response) == [entry.pk]  # the invalid bound filters nothing
+
+
+def test_audit_queries_survive_days_at_the_calendar_edges(acme):
+    # The form bounds the days; the query code must not break on the extremes anyway.
+    from datetime import date
+
+    from partnerhub.audit.queries import AuditFilters, entries_for
+
+    entry = add_entry(acme, "member.invited")
+
+    widest = AuditFilters(date_from=date.min, date_to=date.max)
+    assert list(entries_for(acme, filters=widest)) == [entry]
+    assert list(entries_for(acme, filters=AuditFilters(date_to=date(1, 1, 1)))) == []

@@ -177,7 +177,9 @@ def test_invitation_email_uses_the_recipients_language_if_known(
         ("manager_member", Role.MEMBER, [Perm.BILLING_VIEW], "do not hold"),
     ],
 )
-def test_invite_member_refuses_escalation(request, acme, acme_owner, inviter, role, extra, message):
+def test_invite_member_refuses_escalation(
+    request, acme, acme_owner, django_capture_on_commit_callbacks, inviter, role, extra, message
+):
     if inviter == "manager_member":
         user = make_user("manager@acme.test")
         add_member(user, acme, Role.MEMBER, [Perm.MEMBERS_MANAGE])
@@ -185,7 +187,7 @@ def test_invite_member_refuses_escalation(request, acme, acme_owner, inviter, ro
         user = request.getfixturevalue(inviter)
     before = snapshot()
 
-    with pytest.raises(ServiceError, match=message):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match=message):
         invite(user, acme, role=role, extra=extra)
 
     assert snapshot() == before
@@ -202,23 +204,23 @@ def test_member_with_members_manage_may_invite_plain_members(acme, django_captur
     assert len(mail.outbox) == 1
 
 
-def test_invite_member_refuses_existing_members(acme, acme_owner, acme_member):
+def test_invite_member_refuses_existing_members(acme, acme_owner, acme_member, django_capture_on_commit_callbacks):
     EmailAddress.objects.create(user=acme_member, email="mia@private.test", verified=True)
     before = snapshot()
 
     for email in ("MEMBER@acme.test", "mia@private.test"):
-        with pytest.raises(ServiceError, match="already a member"):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match="already a member"):
             invite(acme_owner, acme, email=email)
 
     assert snapshot() == before
 
 
 @pytest.mark.parametrize(("email", "role", "extra"), [("not-an-email", Role.MEMBER, []), ("a@b.test", "boss", [])])
-def test_invite_member_rejects_bad_input(acme, acme_owner, email, role, extra):
+def test_invite_member_rejects_bad_input(acme, acme_owner, django_capture_on_commit_callbacks, email, role, extra):
     before = snapshot()
-    with pytest.raises(ServiceError):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError):
         invite(acme_owner, acme, email=email, role=role, extra=extra)
-    with pytest.raises(ServiceError, match="Unknown permissions"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match="Unknown permissions"):
         invite(acme_owner, acme, extra=["root.everything"])
     assert snapshot() == before
 
@@ -240,11 +242,11 @@ def test_invite_member_renews_an_open_invitation(acme, acme_owner, django_captur
     assert AuditEntry.objects.filter(action="invitation.renewed").count() == 1
 
 
-def test_invite_member_needs_members_manage(acme, acme_member, globex_owner):
+def test_invite_member_needs_members_manage(acme, acme_member, globex_owner, django_capture_on_commit_callbacks):
     before = snapshot()
-    with pytest.raises(PermissionDenied):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(PermissionDenied):
         invite(acme_member, acme)
-    with pytest.raises(Http404):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Http404):
         invite(globex_owner, acme)
     assert snapshot() == before
 
@@ -266,11 +268,11 @@ def test_resend_invitation_renews_token_and_expiry(acme, acme_owner, acme_admin,
         services.accept_invitation(actor(make_user("new@example.test")), token=old_token)
 
 
-def test_resend_applies_anti_escalation(acme, acme_owner, acme_admin):
+def test_resend_applies_anti_escalation(acme, acme_owner, acme_admin, django_capture_on_commit_callbacks):
     invitation, _ = invite(acme_owner, acme, role=Role.OWNER)
     before = snapshot()
 
-    with pytest.raises(ServiceError, match="above your own"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match="above your own"):
         services.resend_invitation(actor(acme_admin), invitation=invitation)
     with pytest.raises(ServiceError, match="above yours"):
         services.cancel_invitation(actor(acme_admin), invitation=invitation)
@@ -502,7 +504,7 @@ def test_leaving_a_foreign_org_is_404(acme, outsider):
         services.leave_organisation(actor(outsider), org=acme)
 
 
-def test_partner_side_permissions_follow_anti_escalation(db):
+def test_partner_side_permissions_follow_anti_escalation(db, django_capture_on_commit_callbacks):
     partner = Organisation.objects.create(name="Reseller AG", slug="reseller", is_partner=True)
     owner = make_user("owner@reseller.test")
     admin = make_user("admin@reseller.test")
@@ -511,7 +513,7 @@ def test_partner_side_permissions_follow_anti_escalation(db):
     before = snapshot()
 
     # Admins of a partner do not create customers by default, so they cannot hand that out either.
-    with pytest.raises(ServiceError, match="do not hold"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match="do not hold"):
         invite(admin, partner, extra=[Perm.PARTNER_CUSTOMERS_CREATE])
     assert snapshot() == before
 
@@ -532,7 +534,7 @@ def test_api_keys_do_not_found_organisations(acme, acme_owner):
     assert Organisation.objects.count() == 1
 
 
-def test_api_key_limits_what_can_be_granted(acme, acme_owner):
+def test_api_key_limits_what_can_be_granted(acme, acme_owner, django_capture_on_commit_callbacks):
     from partnerhub.api.models import ApiKey
 
     key = ApiKey.objects.create(
@@ -546,7 +548,7 @@ def test_api_key_limits_what_can_be_granted(acme, acme_owner):
     keyed = Actor(user=acme_owner, api_key=key)
     before = snapshot()
 
-    with pytest.raises(ServiceError, match="do not hold"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ServiceError, match="do not hold"):
         services.invite_member(keyed, org=acme, email="n@example.test", role=Role.ADMIN, extra_perms=[])
     assert snapshot() == before
     invitation, _ = services.invite_member(keyed, org=acme, email="n@example.test", role=Role.MEMBER, extra_perms=[])

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from partnerhub.access.perms import Role
+from partnerhub.access.policy import Actor
 from partnerhub.accounts.models import User
 from partnerhub.orgs.models import Membership, Organisation
 
@@ -31,6 +32,11 @@ def make_user(email: str, name: str = "") -> User:
 
 def add_member(user: User, org: Organisation, role: Role, extra: list[str] | None = None) -> Membership:
     return Membership.objects.create(user=user, org=org, role=role, extra_perms=extra or [])
+
+
+def actor(user: User) -> Actor:
+    """`user` calling a service directly (no API key, no address)."""
+    return Actor(user=user)
 
 
 @pytest.fixture(autouse=True)

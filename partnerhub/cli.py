@@ -56,6 +56,8 @@ def demo(args: list[str]) -> int:
     env = os.environ.copy()
     subprocess.run([python, manage, "migrate", "--no-input", "-v", "0"], check=True, env=env)  # noqa: S603
     subprocess.run([python, manage, "seed_demo"], check=True, env=env)  # noqa: S603
+    # The daily billing run once, so the demo data is current (renewals, overdue invoices, ended trials).
+    subprocess.run([python, manage, "billing_daily"], check=True, env=env)  # noqa: S603
     worker = subprocess.Popen([python, manage, "db_worker", "--no-reload"], env=env)  # noqa: S603
     server = subprocess.Popen(  # noqa: S603
         [

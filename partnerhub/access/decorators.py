@@ -13,10 +13,11 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 
+from partnerhub.access.checks import resolve_org
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor, perms_for
+from partnerhub.access.policy import Actor
 
 PUBLIC = "public"
 LOGIN = "login"
@@ -73,16 +74,9 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
     def decorator(view: V) -> V:
         @wraps(view)
         def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            from partnerhub.orgs.models import Organisation
-
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            org = Organisation.objects.filter(slug=org_slug).first()
-            perms = perms_for(request.user, org) if org else frozenset()
-            if org is None or not perms:
-                raise Http404
-            if perm not in perms:
-                raise PermissionDenied
+            org, perms = resolve_org(request.user, org_slug, perm)
             request.org = org  # type: ignore[attr-defined]
             request.perms = perms  # type: ignore[attr-defined]
             request.actor = actor_from(request)  # type: ignore[attr-defined]

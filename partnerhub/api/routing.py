@@ -12,13 +12,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router
 
+from partnerhub.access.checks import resolve_org
 from partnerhub.access.decorators import LOGIN, PUBLIC, actor_from
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import perms_for
 from partnerhub.api.auth import AUTH
 from partnerhub.api.problems import ApiProblem, Problem
 
@@ -26,16 +27,13 @@ Func = Callable[..., Any]
 
 
 def _resolve_org(request: HttpRequest, org_slug: str, perm: Perm) -> None:
-    from partnerhub.orgs.models import Organisation
-
-    # A NUL character cannot be in a slug (and PostgreSQL refuses to compare it): no such organisation.
-    org = Organisation.objects.filter(slug=org_slug).first() if "\x00" not in org_slug else None
     api_key = getattr(request, "api_key", None)
-    perms = perms_for(request.user, org, api_key=api_key) if org else frozenset()  # type: ignore[arg-type]
-    if org is None or not perms:
-        raise ApiProblem(404, _("No such organisation."))
-    if perm not in perms:
-        raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm})
+    try:
+        org, perms = resolve_org(request.user, org_slug, perm, api_key=api_key)  # type: ignore[arg-type]
+    except Http404:
+        raise ApiProblem(404, _("No such organisation.")) from None
+    except PermissionDenied:
+        raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm}) from None
     request.org = org  # type: ignore[attr-defined]
     request.perms = perms  # type: ignore[attr-defined]
 
@@ -71,16 +69,41 @@ def operation(
     """
     if not (perm in (PUBLIC, LOGIN) or isinstance(perm, Perm)):
         raise ValueError(f"{path}: perm must be a Perm, LOGIN or PUBLIC, not {perm!r}")
-    extra = dict(kwargs.pop("openapi_extra", None) or {})
-    extra["x-permission"] = str(perm)
+    extra: dict[str, Any] = {"x-permission": str(perm)}
     if not api_keys:
         extra["x-api-keys"] = False
     if perm == PUBLIC:
         kwargs.setdefault("auth", None)
-    else:
-        kwargs.setdefault("auth", AUTH)
     if isinstance(perm, Perm) and "{org_slug}" not in path:
         raise ValueError(f"{path}: an organisation operation needs {{org_slug}} in its path")
+
+    def guard(func: Func, request: HttpRequest, kw: dict[str, Any]) -> None:
+        if isinstance(perm, Perm):
+            if "org_slug" not in kw:
+                raise TypeError(f"{func.__name__}: an organisation operation needs {{org_slug}} in its path")
+            _resolve_org(request, kw["org_slug"], perm)
+        if not api_keys and getattr(request, "api_key", None) is not None:
+            raise ApiProblem(403, _("This operation is not available with an API key."))
+        if perm != PUBLIC:
+            request.actor = actor_from(request)  # type: ignore[attr-defined]
+
+    return _register(router, method, path, perm=perm, response=response, extra=extra, guard=guard, **kwargs)
+
+
+def _register(
+    router: Router,
+    method: str,
+    path: str,
+    *,
+    perm: Perm | str,
+    response: Any,
+    extra: dict[str, Any],
+    guard: Callable[[Func, HttpRequest, dict[str, Any]], None],
+    **kwargs: Any,
+) -> Callable[[Func], Func]:
+    """Register `path` with the OpenAPI extras and error answers of `perm`; `guard` runs before the function."""
+    kwargs["openapi_extra"] = {**(kwargs.pop("openapi_extra", None) or {}), **extra}
+    kwargs.setdefault("auth", AUTH)
     responses: dict[int, Any] = dict(response) if isinstance(response, dict) else {200: response}
     for code, schema in error_responses(method, perm).items():
         responses.setdefault(code, schema)
@@ -89,31 +112,22 @@ def operation(
     def decorator(func: Func) -> Func:
         @wraps(func)
         def wrapper(request: HttpRequest, *args: Any, **kw: Any) -> Any:
-            if isinstance(perm, Perm):
-                if "org_slug" not in kw:
-                    raise TypeError(f"{func.__name__}: an organisation operation needs {{org_slug}} in its path")
-                _resolve_org(request, kw["org_slug"], perm)
-            if not api_keys and getattr(request, "api_key", None) is not None:
-                raise ApiProblem(403, _("This operation is not available with an API key."))
-            if perm != PUBLIC:
-                request.actor = actor_from(request)  # type: ignore[attr-defined]
+            guard(func, request, kw)
             return func(request, *args, **kw)
 
         # ninja resolves string annotations in the *wrapper's* module; hand it the operation's own,
         # evaluated in the operation's module (which uses `from __future__ import annotations`).
         wrapper.__signature__ = inspect.signature(func, eval_str=True)  # type: ignore[attr-defined]
-        router.api_operation([method.upper()], path, openapi_extra=extra, **kwargs)(wrapper)
+        router.api_operation([method.upper()], path, **kwargs)(wrapper)
         return wrapper
 
     return decorator
 
 
 def _resolve_operator(request: HttpRequest, perm: Perm) -> None:
-    from partnerhub.orgs.models import Organisation
+    from partnerhub.access.operator import operator_perms
 
-    org = Organisation.objects.filter(is_operator=True).first()
-    api_key = getattr(request, "api_key", None)
-    perms = perms_for(request.user, org, api_key=api_key) if org else frozenset()  # type: ignore[arg-type]
+    org, perms = operator_perms(actor_from(request))
     if org is None or perm not in perms:
         # The path names no organisation, so there is nothing to hide: refuse with 403.
         raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm})
@@ -134,27 +148,13 @@ def operator_operation(
         raise ValueError(f"{path}: an operator operation needs an operator.* permission, not {perm!r}")
     if "{org_slug}" in path:
         raise ValueError(f"{path}: an operator operation names no organisation; use operation()")
-    extra = dict(kwargs.pop("openapi_extra", None) or {})
-    extra["x-permission"] = str(perm)
-    extra["x-organisation"] = "operator"
-    kwargs.setdefault("auth", AUTH)
-    responses: dict[int, Any] = dict(response) if isinstance(response, dict) else {200: response}
-    for code, schema in error_responses(method, perm).items():
-        responses.setdefault(code, schema)
-    kwargs["response"] = responses
+    extra: dict[str, Any] = {"x-permission": str(perm), "x-organisation": "operator"}
 
-    def decorator(func: Func) -> Func:
-        @wraps(func)
-        def wrapper(request: HttpRequest, *args: Any, **kw: Any) -> Any:
-            _resolve_operator(request, perm)
-            request.actor = actor_from(request)  # type: ignore[attr-defined]
-            return func(request, *args, **kw)
+    def guard(func: Func, request: HttpRequest, kw: dict[str, Any]) -> None:
+        _resolve_operator(request, perm)
+        request.actor = actor_from(request)  # type: ignore[attr-defined]
 
-        wrapper.__signature__ = inspect.signature(func, eval_str=True)  # type: ignore[attr-defined]
-        router.api_operation([method.upper()], path, openapi_extra=extra, **kwargs)(wrapper)
-        return wrapper
-
-    return decorator
+    return _register(router, method, path, perm=perm, response=response, extra=extra, guard=guard, **kwargs)
 
 
 __all__ = ["LOGIN", "PUBLIC", "operation", "operator_operation"]

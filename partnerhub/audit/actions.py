@@ -43,6 +43,8 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "customer_product.trial_converted": _("Trial converted into a paid product"),
     "customer_product.licences_recounted": _("Relative licences recounted"),
     "customer_product.ended": _("Product ended"),
+    "customer_product.renewed": _("Product renewed"),
+    "customer_product.renewal_skipped": _("Product renewal skipped"),
     "catalog.category_created": _("Product category created"),
     "catalog.category_updated": _("Product category changed"),
     "catalog.product_created": _("Product created"),

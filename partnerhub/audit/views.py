@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
-from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
 from partnerhub.access.decorators import require_perm
 from partnerhub.access.perms import Perm
@@ -14,6 +12,7 @@ from partnerhub.audit.changes import changes_of
 from partnerhub.audit.forms import AuditFilterForm
 from partnerhub.audit.queries import actions_for, entries_for, page_of
 from partnerhub.core.exports import streaming_csv_response
+from partnerhub.core.htmx import render_page
 
 
 @require_perm(Perm.AUDIT_VIEW)
@@ -24,23 +23,17 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     before, after = form.cleaned_data.get("before"), form.cleaned_data.get("after")
     page = page_of(org, filters=filters, before=before, after=after)
-    rows = [(entry, changes_of(entry)) for entry in page.entries]
+    rows = [(entry, changes_of(entry)) for entry in page.rows]
     context = {
         "org": org,
         "form": form,
         "page": page,
         "rows": rows,
         "paged": before is not None or after is not None,
-        "show_partner": any(entry.on_behalf_of_partner_id for entry in page.entries),
-        "show_session": any(entry.management_session_id for entry in page.entries),
+        "show_partner": any(entry.on_behalf_of_partner_id for entry in page.rows),
+        "show_session": any(entry.management_session_id for entry in page.rows),
     }
-    template_name = "audit/audit_list.html"
-    if request.htmx:  # type: ignore[attr-defined]
-        template_name += "#rows"
-    response = render(request, template_name, context)
-    # The same URL answers with the whole page or just the table: caches must keep both apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "audit/audit_list.html", context, partial="rows")
 
 
 @require_perm(Perm.AUDIT_VIEW)

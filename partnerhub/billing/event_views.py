@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.access.decorators import actor_from, require_perm
 from partnerhub.access.perms import Perm
 from partnerhub.billing.events import EventFilters, operator_events, org_events, page_of, totals_of
 from partnerhub.billing.models import BillingEvent, BillingEventKind
+from partnerhub.core.days import day_field, day_range
+from partnerhub.core.htmx import render_page
 from partnerhub.core.money import round_money
-
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(9998, 12, 31)
-
-
-def _day_field(label: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        required=False,
-        widget=forms.DateInput(
-            attrs={"type": "date", "min": EARLIEST_DAY.isoformat(), "max": LATEST_DAY.isoformat()}, format="%Y-%m-%d"
-        ),
-    )
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class EventFilterForm(forms.Form):
@@ -41,24 +23,10 @@ class EventFilterForm(forms.Form):
 
     org = forms.SlugField(label=_("Organisation (short name)"), required=False, max_length=60)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *BillingEventKind.choices])
-    date_from = _day_field(_("Occurred from"))
-    date_to = _day_field(_("Occurred to"))
+    date_from = day_field(_("Occurred from"))
+    date_to = day_field(_("Occurred to"))
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-
-    def clean_date_from(self) -> date | None:
-        return self._bounded(self.cleaned_data.get("date_from"))
-
-    def clean_date_to(self) -> date | None:
-        return self._bounded(self.cleaned_data.get("date_to"))
-
-    @staticmethod
-    def _bounded(day: date | None) -> date | None:
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise forms.ValidationError(
-                _("Enter a date between %(first)s and %(last)s."), params={"first": EARLIEST_DAY, "last": LATEST_DAY}
-            )
-        return day
 
     def value(self, name: str) -> Any:
         self.is_valid()
@@ -66,12 +34,12 @@ class EventFilterForm(forms.Form):
 
     def filters(self, *, with_org: bool) -> EventFilters:
         """Days are whole days in the current time zone; "to" includes its day."""
-        day_from, day_to = self.value("date_from"), self.value("date_to")
+        since, until = day_range(self.value("date_from"), self.value("date_to"))
         return EventFilters(
             org=(self.value("org") or "") if with_org else "",
             kind=self.value("kind") or "",
-            since=_start_of(day_from) if day_from else None,
-            until=_start_of(day_to + timedelta(days=1)) if day_to else None,
+            since=since,
+            until=until,
         )
 
 
@@ -85,24 +53,19 @@ def _list(request: HttpRequest, *, operator: bool) -> HttpResponse:
         events = org_events(actor, org=org, filters=form.filters(with_org=False))
     before, after = form.value("before"), form.value("after")
     page = page_of(events, before=before, after=after)
-    totals = totals_of(page.events)
+    totals = totals_of(page.rows)
     context = {
         "org": org,
         "form": form,
         "page": page,
-        "rows": [(event, totals[event.pk]) for event in page.events],
+        "rows": [(event, totals[event.pk]) for event in page.rows],
         "operator": operator,
         "paged": before is not None or after is not None,
         "filtered": any(form.value(name) for name in ("org", "kind", "date_from", "date_to")),
         "list_url": "operator_billing_event_list" if operator else "billing_event_list",
         "detail_url": "operator_billing_event_detail" if operator else "billing_event_detail",
     }
-    template_name = "billing/events_list.html"
-    if request.htmx:  # type: ignore[attr-defined]
-        template_name += "#rows"
-    response = render(request, template_name, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "billing/events_list.html", context, partial="rows")
 
 
 def _detail(request: HttpRequest, event_id: int, *, operator: bool) -> HttpResponse:

@@ -10,22 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.billing.models import InvoiceStatus, OrderStatus, ProductStatus
 from partnerhub.billing.queries import Filters, Offer
 from partnerhub.catalog.models import ProductKind
+from partnerhub.core.days import DayOrderMixin
 from partnerhub.core.money import Currency
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class _FilterForm(forms.Form):
+class _FilterForm(DayOrderMixin):
     """A list's query string; invalid values are shown and ignored."""
 
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError(_("The start date must not be after the end date."))
-        return data
 
     def filters(self) -> Filters:
         self.is_valid()

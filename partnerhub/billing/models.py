@@ -126,8 +126,15 @@ class InvoiceSequence(models.Model):
         return f"{self.currency}: {self.last_number}"
 
 
+class InvoiceKind(models.TextChoices):
+    ORDER = "order", _("Order")
+    RENEWAL = "renewal", _("Renewal")
+
+
 class Invoice(models.Model):
     number = models.PositiveIntegerField()
+    # What is invoiced: an order, or the renewal of products already held (its payment is a renewal event).
+    kind = models.CharField(_("kind"), max_length=16, choices=InvoiceKind.choices, default=InvoiceKind.ORDER)
     currency = currency_field()
     org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
@@ -150,6 +157,7 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["currency", "number"], name="invoice_number_unique_per_currency"),
             models.CheckConstraint(condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=InvoiceKind.values), name="invoice_kind_valid"),
         ]
 
     def __str__(self) -> str:

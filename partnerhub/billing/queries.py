@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
 
 from partnerhub.billing.models import CustomerProduct, Invoice, Order, OrderLine
 from partnerhub.catalog.models import Price, Product
+from partnerhub.core.paging import Keyset, keyset_page
 from partnerhub.orgs.models import Organisation
 
 PAGE_SIZE = 30
@@ -28,21 +28,10 @@ class Filters:
     date_to: date | None = None
 
 
-@dataclass(frozen=True)
-class Page:
-    """One keyset page, newest first; `older_than` is the ``?before=`` of the next page (None: last page)."""
-
-    rows: list[Any]
-    older_than: int | None
-
-
-def page_of[M: Model](rows: QuerySet[M], *, before: int | None, size: int = PAGE_SIZE) -> Page:
-    """The `size` rows with an id below `before` (or the newest), by id descending."""
-    ordered = rows.order_by("-id")
-    if before is not None:
-        ordered = ordered.filter(id__lt=before)
-    chunk = list(ordered[: size + 1])
-    return Page(rows=chunk[:size], older_than=chunk[size - 1].pk if len(chunk) > size else None)
+def page_of[M: Model](rows: QuerySet[M], *, before: int | None, size: int = PAGE_SIZE) -> Keyset[M]:
+    """The `size` rows with an id below `before` (or the newest), by id descending (forwards only:
+    `older_than` is the ``?before=`` of the next page, None on the last page)."""
+    return keyset_page(rows, before=before, size=size, look_back=False)
 
 
 def _dated[M: Model](rows: QuerySet[M], field: str, filters: Filters) -> QuerySet[M]:

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from partnerhub.billing.services import end_due_products, mark_overdue_invoices, recount_relative_licences
+from partnerhub.billing.services import (
+    end_due_products,
+    invoice_renewals,
+    mark_overdue_invoices,
+    recount_relative_licences,
+)
 
 
 @task()
@@ -26,3 +31,9 @@ def end_due_products_task() -> int:
 def mark_overdue_invoices_task() -> int:
     """Open invoices past their due date become overdue."""
     return mark_overdue_invoices()
+
+
+@task()
+def invoice_renewals_task() -> int:
+    """Active products due for renewal get their renewal invoice, one per organisation and currency."""
+    return invoice_renewals()

@@ -6,13 +6,12 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.access.decorators import require_perm
 from partnerhub.access.perms import Perm
 from partnerhub.billing.wallets import balances, page_of
+from partnerhub.core.htmx import render_page
 from partnerhub.core.money import Currency, round_money
 
 
@@ -45,13 +44,8 @@ def wallet_detail(request: HttpRequest) -> HttpResponse:
         "wallets": balances(org),
         "page": page,
         # Stored with four decimals; shown in the currency's minor unit.
-        "rows": [(entry, round_money(entry.amount, entry.wallet.currency)) for entry in page.entries],
+        "rows": [(entry, round_money(entry.amount, entry.wallet.currency)) for entry in page.rows],
         "currency": currency,
         "paged": before is not None or after is not None,
     }
-    template_name = "billing/wallet.html"
-    if request.htmx:  # type: ignore[attr-defined]
-        template_name += "#entries"
-    response = render(request, template_name, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "billing/wallet.html", context, partial="entries")

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from partnerhub.billing.models import OrderLine, Wallet, WalletEntry, WalletEntryKind
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import round_money
+from partnerhub.core.paging import Keyset, keyset_page
 from partnerhub.orgs.models import Organisation
 
 PAGE_SIZE = 50
@@ -141,15 +142,6 @@ def entries_for(org: Organisation, currency: str | None = None) -> QuerySet[Wall
     return entries
 
 
-@dataclass(frozen=True)
-class EntryPage:
-    """One page of entries, newest first, with the keys of the neighbouring pages (None: no such page)."""
-
-    entries: list[WalletEntry]
-    older_than: int | None
-    newer_than: int | None
-
-
 def page_of(
     org: Organisation,
     *,
@@ -157,22 +149,6 @@ def page_of(
     before: int | None = None,
     after: int | None = None,
     size: int = PAGE_SIZE,
-) -> EntryPage:
+) -> Keyset[WalletEntry]:
     """Keyset pagination by id: the `size` entries older than `before`, or newer than `after`, or the newest."""
-    entries = entries_for(org, currency)
-    if after is not None:
-        chunk = list(entries.filter(id__gt=after).order_by("id")[: size + 1])
-        has_newer = len(chunk) > size
-        rows = list(reversed(chunk[:size]))
-        has_older = bool(rows) and entries.filter(id__lt=rows[-1].pk).exists()
-    else:
-        scoped = entries.filter(id__lt=before) if before is not None else entries
-        chunk = list(scoped[: size + 1])
-        has_older = len(chunk) > size
-        rows = chunk[:size]
-        has_newer = before is not None and bool(rows) and entries.filter(id__gt=rows[0].pk).exists()
-    return EntryPage(
-        entries=rows,
-        older_than=rows[-1].pk if has_older else None,
-        newer_than=rows[0].pk if has_newer else None,
-    )
+    return keyset_page(entries_for(org, currency), before=before, after=after, size=size)

@@ -1,7 +1,7 @@
 """Every write of the operator's catalog (DESIGN §6): categories, products, prices per currency.
 
 Only operator staff with ``operator.program.manage`` change the catalog. Each service checks access
-through partnerhub.access (``partners.services.require_operator``), runs in one transaction and records
+through partnerhub.access (``access.operator.require_operator``), runs in one transaction and records
 an audit entry on the operator organisation in it. Prices are Decimals rounded half-up to the
 currency's minor unit; a product has no price in a currency it is not priced in (no conversion).
 """
@@ -18,12 +18,13 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from partnerhub.access.operator import require_operator
+from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor
 from partnerhub.audit.services import record
 from partnerhub.catalog.models import BillingPeriod, Category, LicenceKind, Price, Product, ProductKind
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import Currency, parse_amount, round_money
-from partnerhub.partners.services import require_operator
 
 SLUG_MAX_LENGTH = 60
 CATEGORY_NAME_MAX_LENGTH = 120
@@ -136,7 +137,7 @@ def _slug_taken(slug: str) -> ServiceError:
 
 def create_category(actor: Actor, *, slug: str, name: str, position: int = 0) -> Category:
     """Add a product category; its short name is unique. operator.program.manage."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     slug = _category_slug(slug)
     name = _text(name, max_length=CATEGORY_NAME_MAX_LENGTH, empty=_("Enter a name."))
     position = _position(position)
@@ -152,7 +153,7 @@ def create_category(actor: Actor, *, slug: str, name: str, position: int = 0) ->
 
 def update_category(actor: Actor, *, category: Category, slug: str, name: str, position: int) -> Category:
     """Rename, re-slug or reorder a category; its short name stays unique. operator.program.manage."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     slug = _category_slug(slug)
     name = _text(name, max_length=CATEGORY_NAME_MAX_LENGTH, empty=_("Enter a name."))
     position = _position(position)
@@ -276,7 +277,7 @@ def create_product(
     prices: Mapping[str, Amount | None] | None = None,
 ) -> Product:
     """Add a product (on sale) with its prices per currency; the article number is unique."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     sku = _sku(sku)
     fields = _product_fields(
         name=name,
@@ -323,7 +324,7 @@ def update_product(
     `is_active` (when given) retires the product or puts it back on sale. Customers who have the
     product keep it; what they pay for existing orders does not change.
     """
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     sku = _sku(sku)
     fields = _product_fields(
         name=name,
@@ -361,7 +362,7 @@ def update_product(
 
 
 def _set_active(actor: Actor, product: Product, *, active: bool) -> Product:
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     with transaction.atomic():
         locked = Product.objects.select_for_update().filter(pk=product.pk).first()
         if locked is None:
@@ -392,7 +393,7 @@ def reactivate_product(actor: Actor, *, product: Product) -> Product:
 
 def set_price(actor: Actor, *, product: Product, currency: str, amount: Amount) -> Price:
     """Price `product` in `currency` (≥ 0, rounded half-up to the minor unit); replaces an existing price."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     code = parse_currency(currency)
     value = parse_price(amount, code)
     with transaction.atomic():
@@ -421,7 +422,7 @@ def set_price(actor: Actor, *, product: Product, currency: str, amount: Amount) 
 
 def remove_price(actor: Actor, *, product: Product, currency: str) -> None:
     """Stop selling `product` in `currency`; a ServiceError when it has no price there."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     code = parse_currency(currency)
     with transaction.atomic():
         locked = Product.objects.select_for_update().filter(pk=product.pk).first()

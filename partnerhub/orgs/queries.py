@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from partnerhub.access import policy
+from partnerhub.access.checks import resolve_org
 from partnerhub.access.perms import ROLE_RANK, Perm, Role
-from partnerhub.access.policy import Actor, grantable_perms, may_see, perms_for
+from partnerhub.access.policy import Actor, grantable_perms, perms_for
 from partnerhub.accounts.models import User
 from partnerhub.orgs.models import Invitation, Membership, Organisation
 
@@ -108,8 +109,4 @@ def has_verified_email(user: User, email: str) -> bool:
 
 def visible_org(actor: Actor, slug: str) -> Organisation:
     """The organisation with `slug` if the actor can see it; otherwise 404."""
-    # No slug holds a NUL character (and PostgreSQL refuses to compare one).
-    org = Organisation.objects.filter(slug=slug).first() if "\x00" not in slug else None
-    if org is None or not may_see(actor.user, org, api_key=actor.api_key):
-        raise Http404
-    return org
+    return resolve_org(actor.user, slug, api_key=actor.api_key)[0]

@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from partnerhub.access.checks import require, require_login
 from partnerhub.access.perms import ROLE_RANK, Perm, Role
-from partnerhub.access.policy import Actor, may_see, perms_for
+from partnerhub.access.policy import Actor, may_see
 from partnerhub.accounts.models import User
 from partnerhub.audit.services import record
 from partnerhub.core.errors import ServiceError
@@ -34,23 +35,7 @@ SLUG_MAX_LENGTH = 60
 SLUG_TAKEN = "slug_taken"
 
 
-# --- access helpers (the rule itself lives in partnerhub.access) ---------------------------------
-
-
-def _require_login(actor: Actor) -> None:
-    if not actor.user.is_authenticated or not actor.user.is_active:
-        raise PermissionDenied
-
-
-def _require(actor: Actor, perm: Perm, org: Organisation) -> frozenset[Perm]:
-    """404 when the actor cannot see `org` at all, 403 when they see it but lack `perm`."""
-    _require_login(actor)
-    perms = perms_for(actor.user, org, api_key=actor.api_key)
-    if not perms:
-        raise Http404
-    if perm not in perms:
-        raise PermissionDenied
-    return perms
+# --- parsing (access is checked with partnerhub.access.checks) ------------------------------------
 
 
 def _parse_role(role: str) -> Role:
@@ -143,7 +128,7 @@ def _unique_slug(name: str) -> str:
 
 def create_organisation(actor: Actor, *, name: str, slug: str | None = None) -> Organisation:
     """Any logged-in user may create an organisation; they become its owner and work in it next."""
-    _require_login(actor)
+    require_login(actor)
     if actor.api_key is not None:
         # A key is scoped to one organisation; it does not found new ones.
         raise PermissionDenied
@@ -176,7 +161,7 @@ def update_organisation(
     actor: Actor, *, org: Organisation, name: str, country: str, website: str, billing_email: str
 ) -> Organisation:
     """Change the organisation's settings; needs org.settings.manage."""
-    _require(actor, Perm.ORG_SETTINGS_MANAGE, org)
+    require(actor, Perm.ORG_SETTINGS_MANAGE, org)
     with transaction.atomic():
         locked = Organisation.objects.select_for_update().get(pk=org.pk)
         before = _org_state(locked)
@@ -197,7 +182,7 @@ def switch_organisation(actor: Actor, *, org: Organisation) -> None:
 
     Not audited: this is the user's own navigation preference, not a change to the organisation.
     """
-    _require_login(actor)
+    require_login(actor)
     if not may_see(actor.user, org, api_key=actor.api_key):
         raise Http404
     if actor.user.active_org_id != org.pk:
@@ -253,7 +238,7 @@ def invite_member(
 
     Returns the invitation and the raw token (only its hash is stored).
     """
-    _require(actor, Perm.MEMBERS_MANAGE, org)
+    require(actor, Perm.MEMBERS_MANAGE, org)
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -300,7 +285,7 @@ def _lock_open_invitation(invitation: Invitation) -> Invitation:
 
 def resend_invitation(actor: Actor, *, invitation: Invitation) -> tuple[Invitation, str]:
     """Send a pending (or expired) invitation again with a new link valid for another 7 days."""
-    _require(actor, Perm.MEMBERS_MANAGE, invitation.org)
+    require(actor, Perm.MEMBERS_MANAGE, invitation.org)
     with transaction.atomic():
         locked = _lock_open_invitation(invitation)
         # Re-issuing a link hands out its role again: the same anti-escalation applies.
@@ -316,7 +301,7 @@ def resend_invitation(actor: Actor, *, invitation: Invitation) -> tuple[Invitati
 
 def cancel_invitation(actor: Actor, *, invitation: Invitation) -> Invitation:
     """Withdraw an open invitation; its link stops working at once."""
-    _require(actor, Perm.MEMBERS_MANAGE, invitation.org)
+    require(actor, Perm.MEMBERS_MANAGE, invitation.org)
     with transaction.atomic():
         locked = _lock_open_invitation(invitation)
         _check_rank_over(actor, locked.org, locked.role)
@@ -328,7 +313,7 @@ def cancel_invitation(actor: Actor, *, invitation: Invitation) -> Invitation:
 
 def accept_invitation(actor: Actor, *, token: str) -> Membership:
     """The logged-in user joins through a pending invitation sent to one of their verified addresses."""
-    _require_login(actor)
+    require_login(actor)
     if actor.api_key is not None:
         raise PermissionDenied
     user = actor.user
@@ -386,7 +371,7 @@ def accept_invitation(actor: Actor, *, token: str) -> Membership:
 def change_member(actor: Actor, *, membership: Membership, role: str, extra_perms: Iterable[str]) -> Membership:
     """Change a member's role and extras: not above the actor's rank, never demoting the last owner."""
     org = membership.org
-    _require(actor, Perm.MEMBERS_MANAGE, org)
+    require(actor, Perm.MEMBERS_MANAGE, org)
     parsed_role = _parse_role(role)
     extras = _parse_extras(extra_perms)
     with transaction.atomic():
@@ -407,7 +392,7 @@ def change_member(actor: Actor, *, membership: Membership, role: str, extra_perm
 def remove_member(actor: Actor, *, membership: Membership) -> None:
     """Remove a member: not above the actor's rank, never the last owner."""
     org = membership.org
-    _require(actor, Perm.MEMBERS_MANAGE, org)
+    require(actor, Perm.MEMBERS_MANAGE, org)
     with transaction.atomic():
         locked = Membership.objects.select_for_update().select_related("user", "org").get(pk=membership.pk)
         _check_rank_over(actor, org, locked.role)
@@ -420,7 +405,7 @@ def remove_member(actor: Actor, *, membership: Membership) -> None:
 
 def leave_organisation(actor: Actor, *, org: Organisation) -> None:
     """The actor leaves `org`; the last owner cannot leave."""
-    _require_login(actor)
+    require_login(actor)
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()

@@ -2,8 +2,8 @@
 volume tiers.
 
 The program belongs to the operator organisation; only its staff with ``operator.program.manage``
-change it. Each service checks access through partnerhub.access, runs in one transaction and records
-an audit entry on the operator organisation in it.
+change it. Each service checks access through partnerhub.access (``access.operator``), runs in one
+transaction and records an audit entry on the operator organisation in it.
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from partnerhub.access.operator import operator_organisation, require_operator
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor, perms_for
+from partnerhub.access.policy import Actor
 from partnerhub.audit.services import record
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import parse_amount
-from partnerhub.orgs.models import Organisation
 from partnerhub.partners.models import Program, VolumeTier
 
 HUNDRED = Decimal(100)
@@ -32,42 +31,6 @@ MAX_TIER_QUANTITY = 1_000_000
 
 class TierTaken(ServiceError):
     """Another volume tier already starts at that quantity (API: 409)."""
-
-
-class NoOperator(ServiceError):
-    """The installation has no operator organisation yet, so there is no program to read or change."""
-
-
-# --- access (the rule itself lives in partnerhub.access) -------------------------------------------
-
-
-def operator_organisation() -> Organisation:
-    """The installation's operator organisation (at most one exists); NoOperator when there is none."""
-    org = Organisation.objects.filter(is_operator=True).first()
-    if org is None:
-        raise NoOperator(_("This installation has no operator organisation yet. Set one up first."))
-    return org
-
-
-def require_operator(actor: Actor, perm: Perm = Perm.OPERATOR_PROGRAM_MANAGE) -> Organisation:
-    """The operator organisation, when `actor` holds `perm` on it: 404 if they cannot see it, else 403."""
-    if not actor.user.is_authenticated or not actor.user.is_active:
-        raise PermissionDenied
-    org = Organisation.objects.filter(is_operator=True).first()
-    perms = perms_for(actor.user, org, api_key=actor.api_key) if org else frozenset()
-    if org is None or not perms:
-        raise Http404
-    if perm not in perms:
-        raise PermissionDenied
-    return org
-
-
-def holds_operator_perm(actor: Actor, perm: Perm = Perm.OPERATOR_PROGRAM_MANAGE) -> bool:
-    """True when `actor` holds `perm` on the operator organisation (e.g. to show retired products)."""
-    if not actor.user.is_authenticated or not actor.user.is_active:
-        return False
-    org = Organisation.objects.filter(is_operator=True).first()
-    return org is not None and perm in perms_for(actor.user, org, api_key=actor.api_key)
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -140,7 +103,7 @@ def update_program(
     name: str | None = None,
 ) -> Program:
     """Change the partner discount, the reseller-pricing switch (and the name); operator.program.manage."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     discount = parse_percent(partner_discount_percent, label=_("The partner discount"))
     if name is not None:
         name = name.strip()
@@ -170,7 +133,7 @@ def _taken(min_quantity: int) -> ServiceError:
 
 def add_volume_tier(actor: Actor, *, min_quantity: int, percent: str | int | Decimal) -> VolumeTier:
     """From `min_quantity` units, `percent` off the partner price; one tier per quantity."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     quantity = _parse_quantity(min_quantity)
     value = parse_percent(percent, label=_("The volume discount"))
     with transaction.atomic():
@@ -188,7 +151,7 @@ def change_volume_tier(
     actor: Actor, *, tier: VolumeTier, min_quantity: int | None = None, percent: str | int | Decimal | None = None
 ) -> VolumeTier:
     """Move a tier to another quantity or change its discount; quantities stay unique."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     quantity = None if min_quantity is None else _parse_quantity(min_quantity)
     value = None if percent is None else parse_percent(percent, label=_("The volume discount"))
     with transaction.atomic():
@@ -215,7 +178,7 @@ def change_volume_tier(
 
 def remove_volume_tier(actor: Actor, *, tier: VolumeTier) -> None:
     """Delete a volume tier; orders already placed keep the discount they were given."""
-    operator = require_operator(actor)
+    operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     with transaction.atomic():
         program = _locked_program()
         locked = VolumeTier.objects.select_for_update().filter(pk=tier.pk, program=program).first()

@@ -24,6 +24,7 @@ from partnerhub.billing import queries, services
 from partnerhub.billing.models import (
     CustomerProduct,
     Invoice,
+    InvoiceKind,
     InvoiceStatus,
     Order,
     OrderStatus,
@@ -199,6 +200,7 @@ class InvoiceOut(_Money):
     number: str
     org: str
     order_id: int | None
+    kind: InvoiceKind = Field(description="order, or renewal (the next term of products already held)")
     status: InvoiceStatus
     issued_at: datetime
     due_on: date

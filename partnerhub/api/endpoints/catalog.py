@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
+from partnerhub.access.operator import holds_operator_perm
 from partnerhub.access.perms import Perm
 from partnerhub.api.endpoints import actor_of
 from partnerhub.api.pagination import Page, PageParams, paginate
@@ -100,7 +101,7 @@ def list_categories(request: HttpRequest, page: Query[PageParams]) -> Page[Categ
     "An unknown category gives an empty list.",
 )
 def list_products(request: HttpRequest, filters: Query[ProductFilters], page: Query[PageParams]) -> Page[ProductOut]:
-    staff = program.holds_operator_perm(actor_of(request))
+    staff = holds_operator_perm(actor_of(request), Perm.OPERATOR_PROGRAM_MANAGE)
     rows = queries.products(kind=filters.kind, currency=filters.currency, active=filters.active if staff else True)
     if not staff and filters.active is False:
         # Retired products exist only for operator staff.
@@ -120,7 +121,9 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters], page: Qu
     description="A retired product answers 404, except for operator staff.",
 )
 def get_product(request: HttpRequest, sku: str) -> Product:
-    return queries.product_by_sku(sku, include_retired=program.holds_operator_perm(actor_of(request)))
+    return queries.product_by_sku(
+        sku, include_retired=holds_operator_perm(actor_of(request), Perm.OPERATOR_PROGRAM_MANAGE)
+    )
 
 
 # --- the operator's writes ----------------------------------------------------------------------------

@@ -260,8 +260,6 @@ def test_audit_log_needs_audit_view(client_for, acme, acme_member):
         ("until", "9999-12-31T23:59:59-12:00"),
         ("since", "9999-06-01T00:00:00Z"),
         ("until", "2026-01-01T00:00:00"),  # no time zone
-        ("actor", "a\x00b"),
-        ("action", "\x00"),
     ],
 )
 def test_audit_log_refuses_hostile_filters(client_for, acme, acme_owner, audit_trail, name, value):
@@ -310,9 +308,16 @@ def test_nul_characters_in_a_body_are_refused(client_for, acme, acme_owner, body
     assert not AuditEntry.objects.exists()
 
 
-def test_nul_in_the_organisation_of_the_path_is_404(client_for, acme, acme_owner):
+@pytest.mark.parametrize("name", ["actor", "action"])
+def test_audit_log_refuses_nul_in_filters_at_the_edge(client_for, acme, acme_owner, audit_trail, name):
+    # Regression: NUL broke the query on PostgreSQL (500); the edge middleware answers 400.
+    body = assert_problem(client_for(acme_owner).get("/api/v1/orgs/acme/audit-log", {name: "a\x00b"}), 400)
+    assert body["detail"] == "Null characters are not allowed."
+
+
+def test_nul_in_the_organisation_of_the_path_is_refused(client_for, acme, acme_owner):
     # Regression: on PostgreSQL the lookup of the slug failed with a 500.
-    assert_problem(client_for(acme_owner).get("/api/v1/orgs/a%00b/members"), 404)
+    assert_problem(client_for(acme_owner).get("/api/v1/orgs/a%00b/members"), 400)
 
 
 def test_validation_messages_follow_the_language(client_for, acme, acme_owner):

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from partnerhub.access.checks import is_acting, require
 from partnerhub.access.policy import Actor, perms_for
 from partnerhub.access.tasks import authorize
 from partnerhub.accounts.adapter import supported_language
@@ -41,7 +42,6 @@ from partnerhub.audit.services import record
 from partnerhub.billing.exports.columns import DATASETS, Dataset
 from partnerhub.billing.exports.models import ExportFormat, ExportJob, ExportStatus
 from partnerhub.billing.exports.writers import CSV_CONTENT_TYPE, WRITERS, XLSX_CONTENT_TYPE, rows_of
-from partnerhub.billing.services.common import require
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.mail import send_templated_mail
 from partnerhub.orgs.models import Organisation
@@ -223,7 +223,7 @@ def request_export(
 
 
 def _visible_keys(actor: Actor, org: Organisation) -> list[str]:
-    if not actor.user.is_authenticated or not actor.user.is_active:
+    if not is_acting(actor):
         return []
     perms = perms_for(actor.user, org, api_key=actor.api_key)
     return [key for key, ds in DATASETS.items() if ds.perm in perms]

@@ -22,7 +22,6 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -36,6 +35,7 @@ from partnerhub.billing.exports.models import ExportFormat
 from partnerhub.billing.exports.writers import XLSX_CONTENT_TYPE, csv_rows, rows_of, write_xlsx
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.exports import streaming_csv_response
+from partnerhub.core.htmx import render_page
 
 GET_OR_POST = require_http_methods(["GET", "POST"])
 
@@ -177,12 +177,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
         "labels": {key: ds.label for key, ds in DATASETS.items()},
         "limit": jobs.sync_limit(),
     }
-    template_name = "billing/exports_list.html"
-    if request.htmx:  # type: ignore[attr-defined]
-        template_name += "#rows"
-    response = render(request, template_name, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "billing/exports_list.html", context, partial="rows")
 
 
 @require_perm(Perm.ORG_VIEW)

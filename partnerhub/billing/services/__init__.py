@@ -6,7 +6,8 @@ audit entry in it and sends emails once it commits. The modules:
 - ``products``: customer products (add, quantity, suspend/reactivate, cancel, trial conversion,
   relative licence recount, ends of terms and trials);
 - ``orders``: placing an order (pricing, cashback, customer products, invoice, confirmation email);
-- ``invoices``: gapless numbering, paid/overdue/cancelled/refunded, billing events.
+- ``invoices``: gapless numbering, paid/overdue/cancelled/refunded, billing events, cashback reversal;
+- ``renewals``: the daily renewal invoices of products that are due.
 """
 
 from partnerhub.billing.services.common import OPERATOR_BILLING
@@ -29,6 +30,7 @@ from partnerhub.billing.services.products import (
     resume_customer_product,
     suspend_customer_product,
 )
+from partnerhub.billing.services.renewals import invoice_renewals
 
 __all__ = [
     "OPERATOR_BILLING",
@@ -39,6 +41,7 @@ __all__ = [
     "change_quantity",
     "convert_trial",
     "end_due_products",
+    "invoice_renewals",
     "issue_invoice",
     "mark_invoice_paid",
     "mark_overdue_invoices",

@@ -1,20 +1,18 @@
-"""Helpers shared by the billing services: access checks (the rule itself lives in partnerhub.access),
-the operator organisation, terms and dates."""
+"""Helpers shared by the billing services: the operator's billing permission, terms and dates.
+
+Access is checked with partnerhub.access (``access.checks.require``/``holds`` on the customer,
+``access.operator.require_operator(actor, OPERATOR_BILLING)`` for operator staff)."""
 
 from __future__ import annotations
 
 import calendar
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor, perms_for
 from partnerhub.catalog.models import BillingPeriod, Product
 from partnerhub.core.errors import ServiceError
-from partnerhub.orgs.models import Organisation
 
 # Operator staff act on invoices and customer products with the finance permission: marking paid,
 # refunding, cancelling, suspending and adding products are money matters, like payouts.
@@ -23,42 +21,6 @@ OPERATOR_BILLING = Perm.OPERATOR_PAYOUTS_MANAGE
 PERIOD_MONTHS: dict[str, int] = {BillingPeriod.MONTHLY: 1, BillingPeriod.YEARLY: 12, BillingPeriod.ONE_TIME: 0}
 MAX_TERM_MONTHS = 60
 MAX_QUANTITY = 100_000
-
-
-def require(actor: Actor, perm: Perm, org: Organisation) -> frozenset[Perm]:
-    """404 when the actor cannot see `org` at all, 403 when they see it but lack `perm`."""
-    if not actor.user.is_authenticated or not actor.user.is_active:
-        raise PermissionDenied
-    perms = perms_for(actor.user, org, api_key=actor.api_key)
-    if not perms:
-        raise Http404
-    if perm not in perms:
-        raise PermissionDenied
-    return perms
-
-
-def holds(actor: Actor, perm: Perm, org: Organisation) -> bool:
-    """True when the actor holds `perm` on `org` now (no exception)."""
-    if not actor.user.is_authenticated or not actor.user.is_active:
-        return False
-    return perm in perms_for(actor.user, org, api_key=actor.api_key)
-
-
-def operator_org() -> Organisation:
-    """The installation's operator organisation (there is at most one)."""
-    org = Organisation.objects.filter(is_operator=True).first()
-    if org is None:
-        raise ServiceError(_("No operator organisation is set up."))
-    return org
-
-
-def require_operator(actor: Actor) -> Organisation:
-    """Operator staff with the billing permission on the operator organisation, or refused."""
-    org = Organisation.objects.filter(is_operator=True).first()
-    if org is None:
-        raise PermissionDenied
-    require(actor, OPERATOR_BILLING, org)
-    return org
 
 
 def period_months(product: Product) -> int:

@@ -1,6 +1,9 @@
 """Invoices: gapless numbers per currency, and the status machine
 ``open → paid | overdue | cancelled``, ``overdue → paid | cancelled``, ``paid → refunded``.
 
+Cancelling or refunding an invoice whose order credited cashback to a partner's wallet reverses that
+cashback (all of it, or the refunded share) in the same transaction, listed in the audit entry.
+
 Operator staff with the billing permission (:data:`OPERATOR_BILLING`) mark invoices paid, refund
 and cancel them. Paid and refunded invoices emit billing events (the input of commission accrual)
 in the same transaction.
@@ -11,24 +14,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerhub.access.operator import require_operator
 from partnerhub.access.policy import Actor
 from partnerhub.audit.services import record
+from partnerhub.billing import wallets
 from partnerhub.billing.models import (
     BillingEventKind,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceSequence,
     InvoiceStatus,
     Order,
-    OrderLine,
+    WalletEntry,
+    WalletEntryKind,
 )
-from partnerhub.billing.services.common import require_operator
+from partnerhub.billing.services.common import OPERATOR_BILLING
+from partnerhub.catalog.models import Product
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import parse_amount, round_money
 from partnerhub.orgs.models import Organisation
@@ -65,13 +73,38 @@ def _next_number(currency: str) -> int:
     return sequence.last_number
 
 
+class InvoiceableLine(Protocol):
+    """What an invoice line is made of: an order line, or a renewal's priced line."""
+
+    @property
+    def product(self) -> Product: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def list_total(self) -> Decimal: ...
+    @property
+    def discount(self) -> Decimal: ...
+    @property
+    def total(self) -> Decimal: ...
+
+
 def issue_invoice(
-    *, org: Organisation, currency: str, lines: Iterable[OrderLine], order: Order | None = None
+    *,
+    org: Organisation,
+    currency: str,
+    lines: Iterable[InvoiceableLine],
+    order: Order | None = None,
+    kind: str = InvoiceKind.ORDER,
 ) -> Invoice | None:
     """Invoice `lines` to `org` (the payer); None when there is nothing to invoice.
 
-    A ledger primitive for the order service: call it inside that service's transaction (it checked
-    access and records the audit entry). The number is drawn in the same transaction.
+    A ledger primitive for the order and renewal services: call it inside that service's
+    transaction (it checked access and records the audit entry). The number is drawn in the same
+    transaction. ``kind`` is ``renewal`` for renewal invoices (their payment is a renewal event).
     """
     rows = list(lines)
     if not rows:
@@ -81,6 +114,7 @@ def issue_invoice(
     zero = round_money(Decimal(0), currency)
     invoice = Invoice.objects.create(
         number=_next_number(currency),
+        kind=kind,
         currency=currency,
         org=org,
         order=order,
@@ -112,13 +146,69 @@ def _emit(actor: Actor, invoice: Invoice, kind: str, amount: Decimal | None = No
     record_invoice_event(invoice, kind, amount=amount, actor=actor)
 
 
+def _cashback_reversals(invoice: Invoice, *, refunded: Decimal | None) -> list[dict[str, Any]]:
+    """Reverse the cashback credited for the order lines of `invoice`; inside the invoice's transaction.
+
+    ``refunded=None`` (the invoice is cancelled, or refunded in full) reverses everything that remains
+    of each cashback entry. Otherwise `refunded` is the invoice's refunded amount so far, this refund
+    included: the cashback reversed in total becomes ``cashback × refunded / invoice total``, rounded
+    half-up to the minor unit and shared over the lines in proportion to their cashback with
+    :func:`~partnerhub.billing.events.split_proportionally` (largest remainders: no line gets more
+    than it was credited); each line is reversed by what it still lacks of its share. Computing the
+    cumulative target, not each refund's own share, keeps repeated partial refunds from drifting: the
+    last one reverses exactly what remains. Returns the reversals for the audit entry's ``after``.
+    """
+    if invoice.order_id is None or invoice.kind != InvoiceKind.ORDER:
+        return []
+    entries = list(
+        WalletEntry.objects.filter(kind=WalletEntryKind.CASHBACK, order_line__order_id=invoice.order_id)
+        .select_related("wallet__org")
+        .order_by("id")
+    )
+    if not entries:
+        return []
+    done: dict[int, Decimal] = dict.fromkeys((entry.pk for entry in entries), Decimal(0))
+    # Summed here, not with SQL SUM: SQLite adds decimals as floats.
+    for entry_id, amount in WalletEntry.objects.filter(reverses__in=entries).values_list("reverses_id", "amount"):
+        done[entry_id] -= amount
+    currency = invoice.currency
+    credited = [entry.amount for entry in entries]
+    if refunded is None or invoice.total <= 0 or refunded >= invoice.total:
+        targets = credited
+    else:
+        from partnerhub.billing.events import split_proportionally
+
+        target = round_money(sum(credited, Decimal(0)) * refunded / invoice.total, currency)
+        targets = split_proportionally(credited, target, currency)
+    reason = (
+        _("Cashback reversed: invoice %(number)s cancelled")
+        if invoice.status == InvoiceStatus.CANCELLED
+        else _("Cashback reversed: refund of invoice %(number)s")
+    ) % {"number": invoice.display_number}
+    reversals = []
+    for entry, target in zip(entries, targets, strict=True):
+        amount = round_money(min(target, entry.amount) - done[entry.pk], currency)
+        if amount <= 0:
+            continue
+        reversal = wallets.reverse_entry(entry=entry, amount=amount, description=reason)
+        reversals.append(
+            {
+                "wallet": f"{entry.wallet.org.slug} {entry.wallet.currency}",
+                "entry": reversal.pk,
+                "reverses": entry.pk,
+                "amount": str(reversal.amount),
+            }
+        )
+    return reversals
+
+
 def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().select_related("org").get(pk=invoice.pk)
 
 
 def mark_invoice_paid(actor: Actor, *, invoice: Invoice, paid_at: datetime | None = None) -> Invoice:
     """Operator billing staff record the payment of an open or overdue invoice (emits a payment event)."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     with transaction.atomic():
         locked = _locked(invoice)
         if locked.status not in PAYABLE:
@@ -137,7 +227,7 @@ def mark_invoice_paid(actor: Actor, *, invoice: Invoice, paid_at: datetime | Non
 
 def refund_invoice(actor: Actor, *, invoice: Invoice, amount: Decimal | str) -> Invoice:
     """Operator billing staff refund part or all of a paid invoice, never more than what was paid."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     try:
         value = parse_amount(amount)
     except (ValueError, TypeError) as exc:
@@ -166,13 +256,18 @@ def refund_invoice(actor: Actor, *, invoice: Invoice, amount: Decimal | str) -> 
         locked.save(update_fields=["refunded_amount", "status"])
         _emit(actor, locked, BillingEventKind.REFUND, value)
         after = {**invoice_state(locked), "refund": str(value)}
+        reversals = _cashback_reversals(
+            locked, refunded=None if locked.status == InvoiceStatus.REFUNDED else locked.refunded_amount
+        )
+        if reversals:
+            after["cashback_reversed"] = reversals
         record(actor, "invoice.refunded", org=locked.org, obj=locked, before=before, after=after)
     return locked
 
 
 def cancel_invoice(actor: Actor, *, invoice: Invoice) -> Invoice:
     """Operator billing staff cancel an open or overdue invoice (paid ones are refunded instead)."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     with transaction.atomic():
         locked = _locked(invoice)
         if locked.status not in PAYABLE:
@@ -184,7 +279,11 @@ def cancel_invoice(actor: Actor, *, invoice: Invoice) -> Invoice:
         locked.status = InvoiceStatus.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.save(update_fields=["status", "cancelled_at"])
-        record(actor, "invoice.cancelled", org=locked.org, obj=locked, before=before, after=invoice_state(locked))
+        after = invoice_state(locked)
+        reversals = _cashback_reversals(locked, refunded=None)
+        if reversals:
+            after["cashback_reversed"] = reversals
+        record(actor, "invoice.cancelled", org=locked.org, obj=locked, before=before, after=after)
     return locked
 
 

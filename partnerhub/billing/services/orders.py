@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerhub.access.checks import require
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor
 from partnerhub.accounts.models import User
@@ -31,7 +32,6 @@ from partnerhub.billing.services.common import (
     default_term,
     periods_in,
     renewal_after,
-    require,
 )
 from partnerhub.billing.services.invoices import issue_invoice
 from partnerhub.catalog.models import LicenceKind, Price, Product

@@ -24,19 +24,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerhub.access.checks import holds, require
+from partnerhub.access.operator import require_operator
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor
 from partnerhub.audit.services import record
 from partnerhub.billing.models import CustomerProduct, Order, ProductStatus
 from partnerhub.billing.services.common import (
     MAX_QUANTITY,
+    OPERATOR_BILLING,
     add_months,
     check_term,
     default_term,
-    holds,
     renewal_after,
-    require,
-    require_operator,
 )
 from partnerhub.billing.services.orders import (
     order_state,
@@ -80,7 +80,7 @@ def add_customer_product(
     status: str = ProductStatus.ACTIVE,
 ) -> CustomerProduct:
     """Operator billing staff give an organisation a product outside an order (e.g. a migration)."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     if status not in (ProductStatus.TRIAL, ProductStatus.ACTIVE):
         raise ServiceError(_("A new product starts as a trial or active."))
     if not 1 <= quantity <= MAX_QUANTITY:
@@ -127,7 +127,7 @@ def change_quantity(actor: Actor, *, customer_product: CustomerProduct, quantity
 
 def suspend_customer_product(actor: Actor, *, customer_product: CustomerProduct) -> CustomerProduct:
     """Operator billing staff suspend an active or trial product (e.g. unpaid invoices)."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     with transaction.atomic():
         cp = _locked(customer_product)
         if cp.status not in USABLE:
@@ -140,7 +140,7 @@ def suspend_customer_product(actor: Actor, *, customer_product: CustomerProduct)
 
 def reactivate_customer_product(actor: Actor, *, customer_product: CustomerProduct) -> CustomerProduct:
     """Operator billing staff lift a suspension."""
-    require_operator(actor)
+    require_operator(actor, OPERATOR_BILLING)
     with transaction.atomic():
         cp = _locked(customer_product)
         if cp.status != ProductStatus.SUSPENDED:
@@ -167,7 +167,7 @@ def cancel_customer_product(
     ``immediately=True`` is for operator billing staff only.
     """
     if immediately:
-        require_operator(actor)
+        require_operator(actor, OPERATOR_BILLING)
     else:
         require(actor, Perm.PRODUCTS_MANAGE, customer_product.org)
     with transaction.atomic():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.core import mail
 
-from partnerhub.access.policy import Actor
-from partnerhub.accounts.models import User
+from conftest import actor as actor  # re-exported: the one definition is in conftest.py
 from partnerhub.audit.models import AuditEntry
 from partnerhub.billing.models import (
     BillingEvent,
@@ -20,10 +22,6 @@ from partnerhub.billing.models import (
 )
 from partnerhub.catalog.models import BillingPeriod, LicenceKind, Product, ProductKind
 from partnerhub.catalog.tests.factories import make_category, make_product
-
-
-def actor(user: User) -> Actor:
-    return Actor(user=user)
 
 
 def hosting(sku: str = "web-hosting", **kwargs: Any) -> Product:
@@ -67,3 +65,12 @@ def snapshot() -> dict[str, Any]:
         "audit": AuditEntry.objects.count(),
         "mails": len(mail.outbox),
     }
+
+
+def export_links(page: str) -> dict[str, list[dict[str, list[str]]]]:
+    """The export links of a page: path → the query of each link (CSV, XLSX, options)."""
+    found: dict[str, list[dict[str, list[str]]]] = {}
+    for href in re.findall(r'href="([^"]*/export/[^"]*)"', page):
+        url = urlsplit(html.unescape(href))
+        found.setdefault(url.path, []).append(parse_qs(url.query))
+    return found

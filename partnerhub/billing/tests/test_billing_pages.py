@@ -10,7 +10,7 @@ from django.core import mail
 from partnerhub.billing import pdf
 from partnerhub.billing.models import CustomerProduct, Invoice, InvoiceStatus, Order, ProductStatus
 from partnerhub.billing.services import place_order
-from partnerhub.billing.tests.shop import actor, domain, hosting, licence, snapshot
+from partnerhub.billing.tests.shop import actor, domain, export_links, hosting, licence, snapshot
 
 
 @pytest.fixture
@@ -204,3 +204,44 @@ def test_sidebar_links(client_for, acme_owner, acme_member, operator_staff, orde
     member_page = client_for(acme_member).get("/o/acme/").content.decode()
     assert "/o/acme/products/" in member_page and "/o/acme/invoices/" not in member_page
     assert "/o/operator/billing/invoices/" in client_for(operator_staff).get("/o/operator/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("who", "url", "exports", "filters"),
+    [
+        ("acme_owner", "/o/acme/products/", ["/o/acme/products/export/"], {"status": "active", "kind": "service"}),
+        (
+            "acme_owner",
+            "/o/acme/orders/",
+            ["/o/acme/orders/export/", "/o/acme/orders/lines/export/"],
+            {"kind": "domain", "status": "placed", "date_from": "2026-01-01", "date_to": "2030-12-31"},
+        ),
+        (
+            "acme_owner",
+            "/o/acme/invoices/",
+            ["/o/acme/invoices/export/"],
+            {"status": "open", "date_from": "2026-01-01", "date_to": "2030-12-31"},
+        ),
+        (
+            "operator_staff",
+            "/o/operator/billing/invoices/",
+            ["/o/operator/billing/invoices/export/"],
+            {"org": "acme", "status": "open", "date_from": "2026-01-01"},
+        ),
+    ],
+)
+def test_list_pages_link_their_exports_with_the_current_filters(request, client_for, order, who, url, exports, filters):
+    client = client_for(request.getfixturevalue(who))
+    for query, htmx in (({}, False), ({**filters, "before": "999999"}, False), (filters, True)):
+        headers = {"HX-Request": "true"} if htmx else {}
+        response = client.get(url, query, headers=headers)
+        assert response.status_code == 200
+        links = export_links(response.content.decode())
+        assert sorted(links) == sorted(exports), query
+        for path in exports:
+            formats = [link.pop("format", [""])[0] for link in links[path]]
+            assert formats == ["csv", "xlsx", ""]
+            # Every link carries the list's filters, never its page position.
+            expected = {name: [value] for name, value in query.items() if name != "before"}
+            assert all(link == expected for link in links[path]), (path, links[path])
+            assert client.get(path, {**query, "format": "csv"}).status_code == 200

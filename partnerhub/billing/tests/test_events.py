@@ -320,7 +320,7 @@ def test_event_in_can_be_built_directly(staff, acme, catalog):
 
 
 def test_a_single_post_that_loses_the_race_returns_the_winner(staff, acme, catalog, monkeypatch):
-    from partnerhub.billing import events
+    from partnerhub.billing.events import store as events
 
     winner = ingest_event(staff, payload=event_in()).event
     before = counts()
@@ -344,7 +344,7 @@ def test_a_single_post_that_loses_the_race_returns_the_winner(staff, acme, catal
 
 
 def test_a_batch_that_loses_a_race_falls_back_to_one_savepoint_per_event(staff, acme, catalog, monkeypatch):
-    from partnerhub.billing import events
+    from partnerhub.billing.events import ingest as events
 
     ingest_event(staff, payload=event_in("taken"))
     before_events, before_lines, before_audit = counts()

@@ -11,6 +11,7 @@ from partnerhub.access.policy import Actor
 from partnerhub.accounts.models import User
 from partnerhub.billing.events import EventIn, ingest_batch, ingest_event
 from partnerhub.billing.models import BillingEvent
+from partnerhub.billing.tests.shop import export_links
 from partnerhub.catalog.models import Category, Product
 
 
@@ -117,3 +118,30 @@ def test_customers_cannot_open_the_operator_pages(client_for, acme_owner, events
     assert client.get("/o/operator/billing/events/").status_code == 404
     assert client.get("/o/acme/billing/events/").status_code == 403
     assert client_for(None).get("/o/operator/billing/events/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("who", "url", "export", "filters"),
+    [
+        ("acme_owner", "/o/acme/billing-events/", "/o/acme/billing-events/export/", {"kind": "payment"}),
+        (
+            "operator_staff",
+            "/o/operator/billing/events/",
+            "/o/operator/billing/events/export/",
+            {"org": "acme", "kind": "refund", "date_from": "2026-01-01", "date_to": "2026-12-31"},
+        ),
+    ],
+)
+def test_event_lists_link_their_exports_with_the_current_filters(
+    request, client_for, events, who, url, export, filters
+):
+    client = client_for(request.getfixturevalue(who))
+    for query, htmx in (({}, False), ({**filters, "before": "999999", "after": "1"}, False), (filters, True)):
+        response = client.get(url, query, headers={"HX-Request": "true"} if htmx else {})
+        assert response.status_code == 200
+        links = export_links(response.content.decode())
+        assert list(links) == [export]
+        assert [link.pop("format", [""])[0] for link in links[export]] == ["csv", "xlsx", ""]
+        expected = {name: [value] for name, value in query.items() if name not in ("before", "after")}
+        assert all(link == expected for link in links[export]), links[export]
+        assert client.get(export, {**query, "format": "csv"}).status_code == 200

@@ -30,6 +30,20 @@ from partnerhub.billing.tests.exports_data import (
 from partnerhub.catalog.models import ProductKind
 
 FORMULAS = ["=1+2", "+41 44 000 00 00", "-2+3", "@SUM(A1:A2)"]
+# The first row of an invoice export, in CSV and in XLSX alike.
+INVOICE_HEADER = [
+    "Number",
+    "Organisation",
+    "Issued",
+    "Due",
+    "Status",
+    "Currency",
+    "Subtotal",
+    "Discount",
+    "Total",
+    "Refunded",
+    "Paid at",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -109,19 +123,7 @@ def test_invoice_csv_amounts_are_plain_decimals_with_their_currency(client_for, 
 
     rows = csv_of(client_for(acme_owner).get("/o/acme/invoices/export/?format=csv"))
 
-    assert rows[0] == [
-        "Number",
-        "Organisation",
-        "Issued",
-        "Due",
-        "Status",
-        "Currency",
-        "Subtotal",
-        "Discount",
-        "Total",
-        "Refunded",
-        "Paid at",
-    ]
+    assert rows[0] == INVOICE_HEADER
     local = timezone.localtime(ISSUED).strftime("%Y-%m-%d %H:%M:%S")
     assert rows[1] == [
         "EUR-000001",
@@ -284,19 +286,7 @@ def test_invoice_xlsx_reads_back_cell_by_cell(client_for, acme, acme_owner):
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert f"invoices-acme-{timezone.localdate().isoformat()}.xlsx" in response["Content-Disposition"]
     sheet = sheet_of(body(response))
-    assert [cell.value for cell in sheet[1]] == [
-        "Number",
-        "Organisation",
-        "Issued",
-        "Due",
-        "Status",
-        "Currency",
-        "Subtotal",
-        "Discount",
-        "Total",
-        "Refunded",
-        "Paid at",
-    ]
+    assert [cell.value for cell in sheet[1]] == INVOICE_HEADER
     number, org, issued, due, status, currency, subtotal, discount, total, refunded, paid_at = sheet[2]
     assert (number.value, org.value, status.value, currency.value) == ("CHF-000007", "Acme GmbH", "Paid", "CHF")
     assert issued.is_date and issued.value == timezone.localtime(ISSUED).replace(tzinfo=None)

@@ -16,8 +16,17 @@ from django.utils import timezone
 from conftest import add_member, make_user
 from partnerhub.access.perms import Perm, Role
 from partnerhub.audit.models import AuditEntry
-from partnerhub.billing import pdf
-from partnerhub.billing.models import BillingEvent, BillingEventKind, Invoice, InvoiceStatus, OrderLine
+from partnerhub.billing import pdf, pricing, wallets
+from partnerhub.billing.models import (
+    BillingEvent,
+    BillingEventKind,
+    Invoice,
+    InvoiceStatus,
+    OrderLine,
+    Wallet,
+    WalletEntry,
+    WalletEntryKind,
+)
 from partnerhub.billing.services import (
     cancel_invoice,
     mark_invoice_paid,
@@ -26,7 +35,10 @@ from partnerhub.billing.services import (
     refund_invoice,
 )
 from partnerhub.billing.services.invoices import issue_invoice
-from partnerhub.billing.tests.shop import actor, hosting, snapshot
+from partnerhub.billing.services.orders import OrderPartnership
+from partnerhub.billing.tests.shop import actor, domain, hosting, snapshot
+from partnerhub.catalog.models import Product
+from partnerhub.catalog.tests.factories import make_program
 from partnerhub.core.errors import ServiceError
 from partnerhub.orgs.models import Organisation
 
@@ -263,3 +275,101 @@ def test_pdf_without_font_raises_font_missing(invoice, monkeypatch, tmp_path):
     monkeypatch.setattr(pdf, "FONT_REGULAR", tmp_path / "missing.ttf")
     with pytest.raises(pdf.FontMissing):
         pdf.render_invoice(invoice, seller=None)
+
+
+# --- cashback reversal ----------------------------------------------------------------------------------
+
+
+def _cashback_invoice(acme, acme_owner, partner) -> Invoice:
+    """35 hostings (cashback 138.88) and a domain (cashback 3.00): an invoice of CHF 362.20."""
+    full = OrderPartnership(partner=partner, terms=pricing.Partnership(mode="full"))
+    web = Product.objects.filter(sku="web-hosting").first() or hosting()
+    name = Product.objects.filter(sku="domain-ch").first() or domain()
+    order = place_order(
+        actor(acme_owner),
+        customer=acme,
+        lines=[(web, 35, None), (name, 1, None)],
+        currency="CHF",
+        partnership=full,
+    )
+    assert order.cashback_total == Decimal("141.88")
+    return Invoice.objects.get(order=order)
+
+
+@pytest.fixture
+def partner(operator_org) -> Organisation:
+    make_program(operator_org, discount="20", tiers=[(30, "25")])
+    return Organisation.objects.create(name="Reseller AG", slug="reseller", is_partner=True)
+
+
+def _reversed_per_entry() -> dict[int, Decimal]:
+    done: dict[int, Decimal] = {}
+    for entry_id, amount in WalletEntry.objects.filter(kind=WalletEntryKind.REVERSAL).values_list(
+        "reverses_id", "amount"
+    ):
+        done[entry_id] = done.get(entry_id, Decimal(0)) - amount
+    return done
+
+
+def test_partial_refund_reverses_cashback_proportionally(acme, acme_owner, operator_staff, partner):
+    invoice = _cashback_invoice(acme, acme_owner, partner)
+    staff = actor(operator_staff)
+    mark_invoice_paid(staff, invoice=invoice)
+    assert wallets.balance(partner, "CHF") == Decimal("141.88")
+    refund_invoice(staff, invoice=invoice, amount="100.00")
+    # 141.88 × 100 / 362.20 = 39.17, shared by largest remainders: 38.34 (hostings) + 0.83 (domain).
+    credits = list(WalletEntry.objects.filter(kind=WalletEntryKind.CASHBACK).order_by("id"))
+    assert _reversed_per_entry() == {credits[0].pk: Decimal("38.34"), credits[1].pk: Decimal("0.83")}
+    assert wallets.balance(partner, "CHF") == Decimal("102.71")
+    after = AuditEntry.objects.filter(action="invoice.refunded").get().after or {}
+    assert sorted(r["amount"] for r in after["cashback_reversed"]) == ["-0.83", "-38.34"]
+    assert {r["wallet"] for r in after["cashback_reversed"]} == {"reseller CHF"}
+    # The rest of the invoice refunded: everything left of the cashback goes back.
+    refund_invoice(staff, invoice=invoice, amount="262.20")
+    assert wallets.balance(partner, "CHF") == Decimal("0.00")
+    assert _reversed_per_entry() == {credits[0].pk: Decimal("138.88"), credits[1].pk: Decimal("3.00")}
+
+
+def test_full_refund_and_cancel_bring_the_wallet_back(acme, acme_owner, operator_staff, partner):
+    staff = actor(operator_staff)
+    first = _cashback_invoice(acme, acme_owner, partner)
+    before = wallets.balance(partner, "CHF")
+    second = _cashback_invoice(acme, acme_owner, partner)
+    assert wallets.balance(partner, "CHF") == before + Decimal("141.88")
+    cancel_invoice(staff, invoice=second)
+    assert wallets.balance(partner, "CHF") == before
+    after = AuditEntry.objects.get(action="invoice.cancelled").after or {}
+    assert sum((Decimal(r["amount"]) for r in after["cashback_reversed"]), Decimal(0)) == Decimal("-141.88")
+    mark_invoice_paid(staff, invoice=first)
+    refund_invoice(staff, invoice=first, amount="362.20")
+    assert wallets.balance(partner, "CHF") == Decimal("0.00")
+    # The first invoice's cashback was reversed, never the second's twice.
+    assert all(done <= Decimal("141.88") for done in _reversed_per_entry().values())
+
+
+def test_many_partial_refunds_never_reverse_more_than_credited(acme, acme_owner, operator_staff, partner):
+    invoice = _cashback_invoice(acme, acme_owner, partner)
+    staff = actor(operator_staff)
+    mark_invoice_paid(staff, invoice=invoice)
+    credits = {e.pk: e.amount for e in WalletEntry.objects.filter(kind=WalletEntryKind.CASHBACK)}
+    refunded = Decimal(0)
+    for amount in ["0.01", "0.01", "33.33", "0.07", "100.00", "0.03", "228.75"]:
+        refund_invoice(staff, invoice=invoice, amount=amount)
+        refunded += Decimal(amount)
+        done = _reversed_per_entry()
+        assert all(Decimal(0) <= done.get(pk, Decimal(0)) <= credited for pk, credited in credits.items())
+        assert sum(done.values(), Decimal(0)) <= Decimal("141.88") * refunded / Decimal("362.20") + Decimal("0.01")
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.REFUNDED
+    assert _reversed_per_entry() == credits
+    assert wallets.balance(partner, "CHF") == Decimal("0.00")
+
+
+def test_refund_without_cashback_touches_no_wallet(invoice, operator_staff, partner):
+    staff = actor(operator_staff)
+    mark_invoice_paid(staff, invoice=invoice)
+    refund_invoice(staff, invoice=invoice, amount="10.00")
+    refund_invoice(staff, invoice=invoice, amount="337.20")
+    assert not WalletEntry.objects.exists() and not Wallet.objects.exists()
+    refunds = AuditEntry.objects.filter(action="invoice.refunded")
+    assert refunds.count() == 2 and all("cashback_reversed" not in (e.after or {}) for e in refunds)

@@ -204,4 +204,4 @@ def test_recount_command(acme, acme_owner, capsys):
     call_command("recount_licences")
     assert "1" in capsys.readouterr().out
     call_command("billing_daily")
-    assert "recounted 0" in capsys.readouterr().out
+    assert "recounted licences: 0" in capsys.readouterr().out

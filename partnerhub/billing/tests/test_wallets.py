@@ -251,15 +251,15 @@ def test_keyset_pages_walk_both_ways(globex, line):
     newest_first = list(reversed(entries))
 
     first = page_of(globex, size=3)
-    assert first.entries == newest_first[:3]
+    assert first.rows == newest_first[:3]
     assert (first.newer_than, first.older_than) == (None, newest_first[2].pk)
     second = page_of(globex, before=first.older_than, size=3)
-    assert second.entries == newest_first[3:6]
+    assert second.rows == newest_first[3:6]
     assert second.newer_than == newest_first[3].pk
     last = page_of(globex, before=second.older_than, size=3)
-    assert (last.entries, last.older_than) == (newest_first[6:], None)
+    assert (last.rows, last.older_than) == (newest_first[6:], None)
     back = page_of(globex, after=last.newer_than, size=3)
-    assert back.entries == newest_first[3:6]
+    assert back.rows == newest_first[3:6]
 
 
 # --- append-only (database triggers, SQLite and PostgreSQL) ------------------------------------------

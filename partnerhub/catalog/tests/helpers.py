@@ -6,15 +6,10 @@ from typing import Any
 
 from django.core import mail
 
-from partnerhub.access.policy import Actor
-from partnerhub.accounts.models import User
+from conftest import actor as actor  # re-exported: the one definition is in conftest.py
 from partnerhub.audit.models import AuditEntry
 from partnerhub.catalog.models import Category, Price, Product
 from partnerhub.partners.models import Program, VolumeTier
-
-
-def actor(user: User) -> Actor:
-    return Actor(user=user)
 
 
 def snapshot() -> dict[str, Any]:

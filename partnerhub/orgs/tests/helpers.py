@@ -7,14 +7,10 @@ from typing import Any
 
 from django.core import mail
 
-from partnerhub.access.policy import Actor
+from conftest import actor as actor  # re-exported: the one definition is in conftest.py
 from partnerhub.accounts.models import User
 from partnerhub.audit.models import AuditEntry
 from partnerhub.orgs.models import Invitation, Membership, Organisation
-
-
-def actor(user: User) -> Actor:
-    return Actor(user=user)
 
 
 def snapshot() -> dict[str, Any]:

@@ -6,6 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from partnerhub.access.operator import NoOperator, holds_operator_perm
+from partnerhub.access.perms import Perm
 from partnerhub.audit.models import AuditEntry
 from partnerhub.catalog.tests.factories import make_program
 from partnerhub.catalog.tests.helpers import actor, audit_actions, snapshot
@@ -27,7 +29,7 @@ def test_get_program_creates_it_lazily_once(operator_org):
 
 
 def test_get_program_without_an_operator_is_a_clear_error(db):
-    with pytest.raises(services.NoOperator, match="no operator organisation"):
+    with pytest.raises(NoOperator, match="no operator organisation"):
         services.get_program()
     assert not Program.objects.exists()
 
@@ -152,8 +154,8 @@ def test_customers_cannot_change_the_program(request, operator_org, who):
         with pytest.raises((Http404, PermissionDenied)):
             call()
     assert snapshot() == before
-    assert services.holds_operator_perm(actor(user)) is False
+    assert holds_operator_perm(actor(user), Perm.OPERATOR_PROGRAM_MANAGE) is False
 
 
 def test_operator_staff_holds_the_program_permission(operator_staff):
-    assert services.holds_operator_perm(actor(operator_staff)) is True
+    assert holds_operator_perm(actor(operator_staff), Perm.OPERATOR_PROGRAM_MANAGE) is True

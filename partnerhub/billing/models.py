@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partnerhub.catalog.models import ProductKind
 from partnerhub.core.money import amount_field, currency_field
@@ -16,7 +17,7 @@ class ProductStatus(models.TextChoices):
     TRIAL = "trial", _("Trial")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("product status", "Cancelled")
 
 
 class CustomerProduct(models.Model):

@@ -157,7 +157,7 @@ def _record_invoice_refund(invoice: Invoice, amount: Decimal | None, actor: Acto
             raise ServiceError(_("There is nothing left to refund on this invoice."))
         if wanted > remaining:
             raise ServiceError(
-                _("Only %(left)s %(currency)s of this invoice are left to refund.")
+                _("Only %(left)s %(currency)s of this invoice is left to refund.")
                 % {"left": remaining, "currency": currency}
             )
         shares = split_proportionally(left, wanted, currency)

@@ -47,17 +47,19 @@ def test_operator_catalog_and_program_pages(demo: Server, browser) -> None:
 
 def test_customer_orders_and_operator_marks_the_invoice_paid(demo: Server, browser) -> None:
     context, page = log_in(browser, demo, "admin@sonnenschein.demo.partnerhub.test")
+    # Clara works in German: the portal follows her profile language after login.
+    assert page.locator("html").get_attribute("lang") == "de"
     page.goto(f"{demo.url}/o/cafe-sonnenschein/orders/new/?currency=CHF")
     page.get_by_label("Domain .com").fill("2")
-    page.click("main form button:has-text('Preview the order')")
+    page.click("main form[method=post] button[type=submit]")
     page.wait_for_load_state()
     # The preview prices every line before anything is ordered: 2 × 15.00 = 30.00.
-    assert page.get_by_text("Nothing is ordered until you confirm.").is_visible()
+    assert page.get_by_text("Es wird erst bestellt, wenn Sie bestätigen.", exact=False).is_visible()
     assert page.get_by_text("30.00").first.is_visible()
-    shoot(page, "order-preview")
+    shoot(page, "order-preview-de")
     page.click("main form button[name=confirm]")
     page.wait_for_url(re.compile(r".*/o/cafe-sonnenschein/orders/\d+/"))
-    shoot(page, "order-detail")
+    shoot(page, "order-detail-de")
 
     page.goto(f"{demo.url}/o/cafe-sonnenschein/invoices/")
     shoot(page, "invoices")

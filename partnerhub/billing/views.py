@@ -5,6 +5,7 @@ Thin views: the decorator resolves access, a form parses input, one service or q
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -148,6 +149,16 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(request, "billing/order_detail.html", context)
 
 
+def _previewed_total(value: str | None) -> Decimal | None:
+    """The total the preview showed (a hidden field); an unreadable one counts as a changed price."""
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except (InvalidOperation, ValueError):
+        return Decimal(-1)
+
+
 @require_perm(Perm.BILLING_ORDER)
 def order_new(request: HttpRequest) -> HttpResponse:
     """Two steps: quantities → preview of the priced breakdown → confirm (places the order)."""
@@ -161,7 +172,13 @@ def order_new(request: HttpRequest) -> HttpResponse:
         lines = form.lines()
         try:
             if request.POST.get("confirm"):
-                order = services.place_order(request.actor, customer=org, lines=lines, currency=currency)  # type: ignore[attr-defined]
+                order = services.place_order(
+                    request.actor,  # type: ignore[attr-defined]
+                    customer=org,
+                    lines=lines,
+                    currency=currency,
+                    expected_total=_previewed_total(request.POST.get("expected_total")),
+                )
                 messages.success(request, _("Order %(order)s placed.") % {"order": order})
                 return redirect("order_detail", org_slug=org.slug, order_id=order.pk)
             preview = services.preview_order(request.actor, customer=org, lines=lines, currency=currency)  # type: ignore[attr-defined]

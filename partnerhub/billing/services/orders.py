@@ -127,9 +127,11 @@ def _payer(customer: Organisation, partnership: OrderPartnership | None) -> Orga
     return customer
 
 
-def _terms(reward: pricing.Reward) -> pricing.PricingTerms:
+def _terms(reward: pricing.Reward, terms: pricing.PricingTerms | None) -> pricing.PricingTerms:
     if reward == pricing.Reward.NONE:
         return pricing.NO_RESELLER_PRICING
+    if terms is not None:
+        return terms
     program = Program.objects.filter(operator__is_operator=True).first()
     return pricing.terms_for_program(program)
 
@@ -152,8 +154,12 @@ def price_request(
     ordered_by: str = "customer",
     partnership: OrderPartnership | None = None,
     trials: bool = True,
+    terms: pricing.PricingTerms | None = None,
 ) -> PricedOrder:
-    """Validate and price an order (no writes). Trial products the customer never had are free trials."""
+    """Validate and price an order (no writes). Trial products the customer never had are free trials.
+
+    `terms` is the price list's reseller terms (partner discount, volume tiers); by default the program's.
+    """
     if currency not in Currency.values:
         raise ServiceError(_("Unknown currency “%(currency)s”.") % {"currency": currency})
     if ordered_by not in ORDERED_BY:
@@ -190,7 +196,7 @@ def price_request(
             for p, q, m in paid
         ],
         currency=currency,
-        terms=_terms(reward),
+        terms=_terms(reward, terms),
         reward=reward,
     )
     paid_lines = iter(breakdown.lines)
@@ -363,13 +369,29 @@ def place_order(
     currency: str,
     ordered_by: str = "customer",
     partnership: OrderPartnership | None = None,
+    terms: pricing.PricingTerms | None = None,
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Order products for `customer` (needs billing.order on it): priced lines, cashback to the partner's
-    wallet, the customer products, the payer's invoice, audit entries and the confirmation email."""
+    wallet, the customer products, the payer's invoice, audit entries and the confirmation email.
+
+    With `expected_total` (what the customer saw in the preview) a changed price refuses the order
+    instead of charging an amount nobody confirmed.
+    """
     require(actor, Perm.BILLING_ORDER, customer)
     priced = price_request(
-        customer=customer, lines=lines, currency=currency, ordered_by=ordered_by, partnership=partnership
+        customer=customer,
+        lines=lines,
+        currency=currency,
+        ordered_by=ordered_by,
+        partnership=partnership,
+        terms=terms,
     )
+    if expected_total is not None and priced.total != expected_total:
+        raise ServiceError(
+            _("Prices changed since the preview: the order now costs %(total)s %(currency)s. Check it again.")
+            % {"total": priced.total, "currency": currency}
+        )
     with transaction.atomic():
         order, order_lines, invoice = save_order(actor, priced)
         create_line_products(order, order_lines, priced)

@@ -187,3 +187,27 @@ def test_order_permission_matrix(request, acme, who: str, error, django_capture_
         assert Order.objects.count() == 1 and len(mail.outbox) == 1
     else:
         assert snapshot() == before
+
+
+def test_a_price_change_between_preview_and_confirmation_refuses_the_order(operator_org, acme, acme_owner):
+    from decimal import Decimal
+
+    import pytest
+
+    from partnerhub.access.policy import Actor
+    from partnerhub.billing.models import Order
+    from partnerhub.billing.services import place_order, preview_order
+    from partnerhub.catalog.models import Price
+    from partnerhub.catalog.tests.factories import make_product
+    from partnerhub.core.errors import ServiceError
+
+    product = make_product(sku="price-change", prices={"CHF": "10.00"})
+    actor = Actor(user=acme_owner)
+    preview = preview_order(actor, customer=acme, lines=[(product, 2, None)], currency="CHF")
+    assert preview.total == Decimal("20.00")
+    Price.objects.filter(product=product, currency="CHF").update(amount=Decimal("12.00"))
+    with pytest.raises(ServiceError, match="Prices changed since the preview"):
+        place_order(actor, customer=acme, lines=[(product, 2, None)], currency="CHF", expected_total=preview.total)
+    assert not Order.objects.filter(org=acme).exists()
+    order = place_order(actor, customer=acme, lines=[(product, 2, None)], currency="CHF", expected_total=Decimal("24"))
+    assert order.total == Decimal("24.00")

@@ -28,6 +28,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "export.downloaded": _("Export downloaded"),
     # Billing: orders, invoices, customer products.
     "order.placed": _("Order placed"),
+    "order.cancelled": _("Order cancelled"),
     "invoice.issued": _("Invoice issued"),
     "invoice.paid": _("Invoice marked paid"),
     "invoice.refunded": _("Invoice refunded"),

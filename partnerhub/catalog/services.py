@@ -24,7 +24,7 @@ from partnerhub.access.policy import Actor
 from partnerhub.audit.services import record
 from partnerhub.catalog.models import BillingPeriod, Category, LicenceKind, Price, Product, ProductKind
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.money import Currency, parse_amount, round_money
+from partnerhub.core.money import MAX_AMOUNT, Currency, parse_amount, round_money
 
 SLUG_MAX_LENGTH = 60
 CATEGORY_NAME_MAX_LENGTH = 120
@@ -32,7 +32,6 @@ PRODUCT_NAME_MAX_LENGTH = 160
 UNIT_LABEL_MAX_LENGTH = 40
 MAX_TRIAL_DAYS = 365
 # amount_field stores 18 digits with 4 decimals.
-MAX_PRICE = Decimal(10) ** 14
 
 Amount = str | int | Decimal
 
@@ -119,7 +118,8 @@ def parse_price(amount: Amount, currency: str) -> Decimal:
         raise ServiceError(_("“%(value)s” is not an amount.") % {"value": amount}) from None
     if value < 0:
         raise ServiceError(_("A price cannot be negative."))
-    if value >= MAX_PRICE:
+    # Checked before rounding too: quantizing a huge value raises InvalidOperation.
+    if value >= MAX_AMOUNT or round_money(value, currency) >= MAX_AMOUNT:
         raise ServiceError(_("The price is too large."))
     return round_money(value, currency)
 

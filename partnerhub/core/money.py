@@ -16,6 +16,12 @@ from django.utils.translation import gettext_lazy as _
 MINOR_UNITS: dict[str, int] = {"CHF": 2, "EUR": 2, "USD": 2, "GBP": 2, "BGN": 2, "JPY": 0}
 
 
+# The largest amount (exclusive) accepted anywhere: prices, billing-event lines, refunds, order
+# totals. Stored columns have room for 10**14, but SQLite keeps decimals as REAL (binary floats,
+# ~15-16 significant digits): below 10**12 every amount keeps its 4 decimal places exactly.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 class Currency(models.TextChoices):
     CHF = "CHF", _("Swiss franc (CHF)")
     EUR = "EUR", _("Euro (EUR)")

@@ -230,6 +230,8 @@ def seed_billing(*, operator_staff: User, customers: dict[str, tuple[Organisatio
 
     # Café Sonnenschein (CHF): hosting, domain and a trial VPS; one paid, one open, one refunded in part.
     paid = order(cafe, clara, "CHF", ("web-hosting-pro", 1), ("domain-ch", 1), ("mail-addon", 2))
+    # Issued three weeks ago (a payment cannot precede its invoice), paid a day later.
+    Invoice.objects.filter(pk=paid.pk).update(issued_at=timezone.now() - timedelta(days=21))
     mark_invoice_paid(operator, invoice=paid, paid_at=timezone.now() - timedelta(days=20))
     trial(cafe, clara, "CHF", "vps-s")  # a free trial: no invoice until it is converted
     refunded = order(cafe, clara, "CHF", ("ssl-dv", 1))
@@ -257,9 +259,7 @@ def seed_billing(*, operator_staff: User, customers: dict[str, tuple[Organisatio
     domain = CustomerProduct.objects.filter(org=rila, product=products["domain-com"]).first()
     if domain is not None:  # the customer cancels at the end of the term
         cancel_customer_product(Actor.system(ivan), customer_product=domain)
-    server = CustomerProduct.objects.filter(org=rila, product=products["dedi-epyc"]).first()
-    if server is not None:  # refunded in full: billing ends it at once
-        cancel_customer_product(operator, customer_product=server, immediately=True)
+    # The server's invoice was refunded in full above: that cancelled its order and ended the server.
 
     # An operator with its own billing system posts renewals: these arrive through the batch service.
     now = timezone.now()

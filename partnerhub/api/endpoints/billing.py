@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from partnerhub.access.perms import Perm
 from partnerhub.api.endpoints import actor_of, org_of
 from partnerhub.api.pagination import Page, PageParams, paginate
-from partnerhub.api.problems import ApiProblem, service_errors
+from partnerhub.api.problems import ApiProblem, from_validation_error, service_errors
 from partnerhub.api.routing import operation
-from partnerhub.api.schemas import Body
+from partnerhub.api.schemas import Body, Moment
 from partnerhub.billing import queries, services
 from partnerhub.billing.models import (
     CustomerProduct,
@@ -31,6 +31,7 @@ from partnerhub.billing.models import (
     ProductStatus,
 )
 from partnerhub.billing.pdf import FontMissing, render_invoice
+from partnerhub.billing.services.invoices import InvalidPaymentTime
 from partnerhub.catalog.models import Product, ProductKind
 from partnerhub.core.money import Currency, round_money
 from partnerhub.orgs.models import Organisation
@@ -161,8 +162,12 @@ class OrderOut(_Money):
         return list(obj.lines.all())
 
 
+# The largest id a database's bigint holds: larger ids would overflow the query (SQLite: OverflowError).
+MAX_ID = 2**63 - 1
+
+
 class OrderLineIn(BaseModel):
-    product_id: int
+    product_id: int = Field(ge=1, le=MAX_ID)
     quantity: int = Field(ge=1, le=100_000)
     term_months: int | None = Field(None, ge=1, le=60, description="Default: one billing period.")
 
@@ -235,11 +240,13 @@ class OperatorInvoiceFilter(InvoiceFilter):
 
 
 class InvoicePay(Body):
-    paid_at: datetime | None = Field(None, description="Default: now.")
+    paid_at: Moment | None = Field(
+        None, description="Default: now. With a time zone; not in the future, not before the invoice was issued."
+    )
 
 
 class InvoiceRefund(Body):
-    amount: str = Field(pattern=r"^\d{1,14}(\.\d{1,4})?$", description="A positive amount as a string, e.g. 12.50.")
+    amount: str = Field(pattern=r"^\d{1,12}(\.\d{1,4})?$", description="A positive amount as a string, e.g. 12.50.")
 
 
 def _filters(data: BaseModel) -> queries.Filters:
@@ -458,12 +465,18 @@ def operator_list_invoices(
     perm=services.OPERATOR_BILLING,
     response=InvoiceOut,
     summary="Mark an invoice paid (operator)",
-    description="Emits the payment's billing event. An invoice that is not open or overdue answers 409.",
+    description=(
+        "Emits the payment's billing event. An invoice that is not open or overdue answers 409; "
+        "a payment time in the future or before the invoice was issued answers 422."
+    ),
 )
 def pay_invoice(request: HttpRequest, org_slug: str, invoice_id: int, data: InvoicePay) -> Invoice:
     invoice = queries.any_invoice(invoice_id)
     with service_errors(409):
-        services.mark_invoice_paid(actor_of(request), invoice=invoice, paid_at=data.paid_at)
+        try:
+            services.mark_invoice_paid(actor_of(request), invoice=invoice, paid_at=data.paid_at)
+        except InvalidPaymentTime as exc:
+            raise from_validation_error(exc, 422) from exc
     return queries.any_invoice(invoice_id)
 
 

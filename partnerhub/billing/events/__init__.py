@@ -50,7 +50,6 @@ from partnerhub.billing.events.payload import (
     AUDIT_CREATED,
     EXTERNAL_ID_MAX,
     INVOICE_PREFIX,
-    MAX_AMOUNT,
     MAX_BATCH,
     MAX_LINES,
     REVERSIBLE,
@@ -64,6 +63,7 @@ from partnerhub.billing.events.payload import (
     payload_hash,
 )
 from partnerhub.billing.events.queries import PAGE_SIZE, EventFilters, operator_events, org_events, page_of, totals_of
+from partnerhub.core.money import MAX_AMOUNT
 
 __all__ = [
     "AUDIT_CREATED",

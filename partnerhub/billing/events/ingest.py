@@ -46,6 +46,20 @@ from partnerhub.orgs.models import Organisation
 # --- services ------------------------------------------------------------------------------------
 
 
+def _refuse_reserved(event: _Event) -> None:
+    """Ids starting with ``invoice:`` belong to Partnerhub's own invoice events, which are posted and
+    reversed only by the invoice services (refund_invoice), never through the billing-event API."""
+    if event.external_id.startswith(INVOICE_PREFIX):
+        raise ServiceError(_("External ids starting with “invoice:” are reserved for Partnerhub's own invoices."))
+    if event.refers_to.startswith(INVOICE_PREFIX):
+        raise ServiceError(
+            _(
+                "Events of Partnerhub's own invoices (“invoice:…”) cannot be reversed here: "
+                "refund the invoice in Partnerhub instead."
+            )
+        )
+
+
 def ingest_event(actor: Actor, *, payload: EventIn) -> IngestResult:
     """Store one event posted by the operator's billing system (idempotent by its external id).
 
@@ -55,8 +69,7 @@ def ingest_event(actor: Actor, *, payload: EventIn) -> IngestResult:
     """
     operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE, conceal=False)
     event = _normalise(payload)
-    if event.external_id.startswith(INVOICE_PREFIX):
-        raise ServiceError(_("External ids starting with “invoice:” are reserved for Partnerhub's own invoices."))
+    _refuse_reserved(event)
     with transaction.atomic():
         org_id = _orgs([event.org_slug]).get(event.org_slug)
         if org_id is None:
@@ -84,10 +97,7 @@ def ingest_batch(actor: Actor, *, payloads: Sequence[EventIn | Mapping[str, Any]
     for index, payload in enumerate(payloads):
         try:
             event = _normalise(payload)
-            if event.external_id.startswith(INVOICE_PREFIX):
-                raise ServiceError(
-                    _("External ids starting with “invoice:” are reserved for Partnerhub's own invoices.")
-                )
+            _refuse_reserved(event)
         except ServiceError as exc:
             results[index] = ItemResult(index, _raw_id(payload), "invalid", message=_message(exc))
             continue

@@ -22,14 +22,12 @@ from django.utils.translation import gettext as _
 
 from partnerhub.billing.models import BillingEvent, BillingEventKind
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.money import MINOR_UNITS, exponent
+from partnerhub.core.money import MAX_AMOUNT, MINOR_UNITS, exponent
 
 MAX_BATCH = 1000
 MAX_LINES = 200
 EXTERNAL_ID_MAX = 100
 INVOICE_PREFIX = "invoice:"
-# Amounts are stored with 18 digits, 4 of them decimals.
-MAX_AMOUNT = Decimal(10) ** 14
 REVERSING = frozenset({BillingEventKind.REFUND, BillingEventKind.CHARGEBACK})
 REVERSIBLE = frozenset({BillingEventKind.PAYMENT, BillingEventKind.RENEWAL})
 _EXTERNAL_ID = re.compile(r"[^\s\x00-\x1f\x7f]+")

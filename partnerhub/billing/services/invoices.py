@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
@@ -26,23 +26,34 @@ from partnerhub.audit.services import record
 from partnerhub.billing import wallets
 from partnerhub.billing.models import (
     BillingEventKind,
+    CustomerProduct,
     Invoice,
     InvoiceKind,
     InvoiceLine,
     InvoiceSequence,
     InvoiceStatus,
     Order,
+    OrderStatus,
+    ProductStatus,
     WalletEntry,
     WalletEntryKind,
 )
 from partnerhub.billing.services.common import OPERATOR_BILLING
 from partnerhub.catalog.models import Product
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.money import parse_amount, round_money
+from partnerhub.core.money import MAX_AMOUNT, parse_amount, round_money
 from partnerhub.orgs.models import Organisation
 
 INVOICE_DUE_DAYS = 14
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.OVERDUE)
+
+
+class InvalidPaymentTime(ServiceError):
+    """The ``paid_at`` given is in the future or before the invoice was issued (the API answers 422)."""
+
+
+# A payment time "now" sent by a client whose clock runs a little ahead is not "in the future".
+PAID_AT_SKEW = timedelta(minutes=5)
 
 
 def invoice_state(invoice: Invoice) -> dict[str, Any]:
@@ -202,12 +213,61 @@ def _cashback_reversals(invoice: Invoice, *, refunded: Decimal | None) -> list[d
     return reversals
 
 
+VOID = (InvoiceStatus.CANCELLED, InvoiceStatus.REFUNDED)
+
+
+def _void_order(actor: Actor, invoice: Invoice) -> dict[str, Any]:
+    """Cancel the order of a cancelled or fully refunded order invoice; inside the invoice's transaction.
+
+    Once every invoice of the order is cancelled or refunded, the order becomes cancelled and the
+    customer products created from it end now (each with its ``customer_product.cancelled`` audit
+    entry): they were never paid, so they must not be renewal-invoiced later. Renewal invoices leave
+    their products alone: invoicing a renewal already moved the renewal date past the term it
+    covers, so a cancelled or refunded renewal invoice is not issued again for that term (the
+    operator suspends or cancels the product if the customer does not pay). Returns what to add to
+    the invoice's audit entry.
+    """
+    if invoice.kind != InvoiceKind.ORDER or invoice.order_id is None:
+        return {}
+    from partnerhub.billing.services.products import end_customer_product
+
+    order = Order.objects.select_for_update().get(pk=invoice.order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return {}
+    if order.invoices.exclude(status__in=VOID).exists():
+        return {}
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    products = list(
+        CustomerProduct.objects.select_for_update()
+        .filter(order_line__order=order)
+        .exclude(status=ProductStatus.CANCELLED)
+        .select_related("org", "product")
+        .order_by("id")
+    )
+    for cp in products:
+        end_customer_product(actor, cp)
+    record(
+        actor,
+        "order.cancelled",
+        org=order.org,
+        obj=order,
+        before={"order": str(order), "status": OrderStatus.PLACED.value},
+        after={"order": str(order), "status": order.status, "invoice": invoice.display_number},
+    )
+    return {"order_cancelled": str(order), "products_ended": [cp.pk for cp in products]}
+
+
 def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().select_related("org").get(pk=invoice.pk)
 
 
 def mark_invoice_paid(actor: Actor, *, invoice: Invoice, paid_at: datetime | None = None) -> Invoice:
-    """Operator billing staff record the payment of an open or overdue invoice (emits a payment event)."""
+    """Operator billing staff record the payment of an open or overdue invoice (emits a payment event).
+
+    ``paid_at`` (default: now) is an aware moment between the invoice's issue and now (up to
+    :data:`PAID_AT_SKEW` ahead is taken as now); anything else is a ServiceError.
+    """
     require_operator(actor, OPERATOR_BILLING)
     with transaction.atomic():
         locked = _locked(invoice)
@@ -216,9 +276,20 @@ def mark_invoice_paid(actor: Actor, *, invoice: Invoice, paid_at: datetime | Non
                 _("Invoice %(number)s is %(status)s: it cannot be marked paid.")
                 % {"number": locked.display_number, "status": locked.get_status_display()}
             )
+        now = timezone.now()
+        if paid_at is not None:
+            if timezone.is_naive(paid_at):
+                raise InvalidPaymentTime(_("Enter the payment time with a time zone."))
+            if paid_at > now + PAID_AT_SKEW:
+                raise InvalidPaymentTime(_("The payment time cannot be in the future."))
+            if paid_at < locked.issued_at:
+                raise InvalidPaymentTime(
+                    _("The payment time cannot be before invoice %(number)s was issued (%(issued)s).")
+                    % {"number": locked.display_number, "issued": locked.issued_at.isoformat(timespec="seconds")}
+                )
         before = invoice_state(locked)
         locked.status = InvoiceStatus.PAID
-        locked.paid_at = paid_at or timezone.now()
+        locked.paid_at = min(paid_at, now) if paid_at is not None else now
         locked.save(update_fields=["status", "paid_at"])
         _emit(actor, locked, BillingEventKind.PAYMENT)
         record(actor, "invoice.paid", org=locked.org, obj=locked, before=before, after=invoice_state(locked))
@@ -230,8 +301,11 @@ def refund_invoice(actor: Actor, *, invoice: Invoice, amount: Decimal | str) -> 
     require_operator(actor, OPERATOR_BILLING)
     try:
         value = parse_amount(amount)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, InvalidOperation) as exc:
         raise ServiceError(_("Enter an amount, e.g. 12.50.")) from exc
+    # Bounded before quantizing: a huge value (e.g. "1e30") makes quantize raise InvalidOperation.
+    if value >= MAX_AMOUNT:
+        raise ServiceError(_("The amount is too large."))
     with transaction.atomic():
         locked = _locked(invoice)
         if locked.status != InvoiceStatus.PAID:
@@ -261,6 +335,8 @@ def refund_invoice(actor: Actor, *, invoice: Invoice, amount: Decimal | str) -> 
         )
         if reversals:
             after["cashback_reversed"] = reversals
+        if locked.status == InvoiceStatus.REFUNDED:
+            after.update(_void_order(actor, locked))
         record(actor, "invoice.refunded", org=locked.org, obj=locked, before=before, after=after)
     return locked
 
@@ -283,6 +359,7 @@ def cancel_invoice(actor: Actor, *, invoice: Invoice) -> Invoice:
         reversals = _cashback_reversals(locked, refunded=None)
         if reversals:
             after["cashback_reversed"] = reversals
+        after.update(_void_order(actor, locked))
         record(actor, "invoice.cancelled", org=locked.org, obj=locked, before=before, after=after)
     return locked
 

@@ -37,7 +37,7 @@ from partnerhub.billing.services.invoices import issue_invoice
 from partnerhub.catalog.models import LicenceKind, Price, Product
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.mail import send_templated_mail
-from partnerhub.core.money import Currency
+from partnerhub.core.money import MAX_AMOUNT, Currency
 from partnerhub.orgs.models import Membership, Organisation
 from partnerhub.partners.models import Program
 
@@ -199,6 +199,8 @@ def price_request(
         terms=_terms(reward, terms),
         reward=reward,
     )
+    if breakdown.list_total >= MAX_AMOUNT:
+        raise ServiceError(_("The total of this order is too large: order fewer units or split it."))
     paid_lines = iter(breakdown.lines)
     free = pricing.NO_RESELLER_PRICING
     priced = tuple(

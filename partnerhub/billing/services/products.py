@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -151,6 +151,11 @@ def reactivate_customer_product(actor: Actor, *, customer_product: CustomerProdu
     return cp
 
 
+def end_customer_product(actor: Actor | None, cp: CustomerProduct) -> None:
+    """End a locked product now (``customer_product.cancelled``); a primitive for the caller's transaction."""
+    _end(actor, cp, "customer_product.cancelled")
+
+
 def _end(actor: Actor | None, cp: CustomerProduct, action: str) -> None:
     before = product_state(cp)
     cp.status = ProductStatus.CANCELLED
@@ -277,13 +282,13 @@ def recount_relative_licences(*, today: date | None = None) -> int:
             groups[(row.renews_on, row.term_months)].append(row.pk)
         for (renews_on, term), ids in groups.items():
             CustomerProduct.objects.filter(pk__in=ids).update(
-                quantity=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
+                quantity=Greatest(count, Value(1)),
                 renews_on=_next_renewal(renews_on, term, today),
             )
         for row in rows:
             before = product_state(row)
             assert row.renews_on is not None
-            row.quantity = row.members
+            row.quantity = max(row.members, 1)
             row.renews_on = _next_renewal(row.renews_on, row.term_months, today)
             record(
                 None,

@@ -13,6 +13,11 @@ billing period whose renewal date has come. Every run (daily, ``partnerhub billi
 - skips a product without a price in its currency (or without a known currency): it stays due, is
   logged, and gets one ``customer_product.renewal_skipped`` audit entry a day until someone acts.
 
+A renewal invoice that is later cancelled or refunded leaves its products as they are: their renewal
+date already moved past the terms it covered, so those terms are never invoiced again (the operator
+suspends or cancels an unpaid product). Cancelling or fully refunding an *order* invoice instead
+cancels the order and ends its products (``invoices._void_order``), so they are never due here.
+
 Audit entries have no actor (the system). Everything happens in one transaction, the due products
 locked (``SELECT … FOR UPDATE``): two concurrent runs cannot invoice the same renewal twice.
 
@@ -212,7 +217,7 @@ def _invoice_group(
             for d in due
         ],
         currency=currency,
-        terms=_terms(reward),
+        terms=_terms(reward, None),
         reward=reward,
     )
     lines = [

@@ -151,3 +151,59 @@ def test_operator_invoice_actions(client_for, operator_staff, acme_owner, order)
     assert (invoice.status, invoice.refunded_amount) == (InvoiceStatus.REFUNDED, Decimal("347.20"))
     # Customers cannot reach the operator's actions.
     assert_problem(send(client_for(acme_owner), "POST", f"{base}/cancel"), 404)
+
+
+@pytest.mark.parametrize(
+    "paid_at",
+    [
+        "0001-01-01T00:00:00+05:00",  # out of range: was an OverflowError (500)
+        "2026-03-01T10:00:00",  # no time zone
+        "2999-01-01T00:00:00Z",  # in the future
+        "2000-01-01T00:00:00Z",  # before the invoice was issued
+    ],
+)
+def test_a_payment_time_out_of_bounds_answers_422_and_changes_nothing(client_for, operator_staff, order, paid_at):
+    invoice = Invoice.objects.get(order=order)
+    client = client_for(operator_staff)
+    before = snapshot()
+    response = send(client, "POST", f"/api/v1/orgs/operator/billing/invoices/{invoice.pk}/pay", {"paid_at": paid_at})
+    assert_problem(response, 422)
+    assert snapshot() == before
+
+
+def test_a_payment_time_between_issue_and_now_is_kept(client_for, operator_staff, order):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    invoice = Invoice.objects.get(order=order)
+    Invoice.objects.filter(pk=invoice.pk).update(issued_at=timezone.now() - timedelta(days=3))
+    paid_at = (timezone.now() - timedelta(days=1)).replace(microsecond=0)
+    client = client_for(operator_staff)
+    response = send(
+        client, "POST", f"/api/v1/orgs/operator/billing/invoices/{invoice.pk}/pay", {"paid_at": paid_at.isoformat()}
+    )
+    assert response.status_code == 200, response.content
+    invoice.refresh_from_db()
+    assert invoice.paid_at == paid_at
+
+
+@pytest.mark.parametrize("product_id", [2**63, 10**30, 0, -1])
+def test_an_order_for_an_impossible_product_id_answers_422(client_for, acme_owner, acme, product_id):
+    client = client_for(acme_owner)
+    before = snapshot()
+    body = {"currency": "CHF", "lines": [{"product_id": product_id, "quantity": 1}]}
+    assert_problem(send(client, "POST", "/api/v1/orgs/acme/orders", body), 422)
+    assert snapshot() == before
+
+
+def test_ids_beyond_bigint_in_paths_answer_404(client_for, acme_owner, operator_staff):
+    huge = 2**63
+    client = client_for(acme_owner)
+    for path in ["products", "orders", "invoices", "exports"]:
+        assert_problem(client.get(f"/api/v1/orgs/acme/{path}/{huge}"), 404)
+    staff = client_for(operator_staff)
+    for action in ["pay", "refund", "cancel"]:
+        body = {"amount": "1.00"} if action == "refund" else {}
+        assert_problem(send(staff, "POST", f"/api/v1/orgs/operator/billing/invoices/{huge}/{action}", body), 404)
+    assert_problem(send(staff, "DELETE", f"/api/v1/orgs/operator/program/volume-tiers/{huge}"), 404)

@@ -143,6 +143,8 @@ def test_the_hash_is_canonical():
         ({"lines": [{"sku": "web-basic", "base_amount": "9" * 39}]}, "too large"),
         ({"lines": [{"sku": "web-basic", "base_amount": "9" * 41}]}, "not an amount"),
         ({"lines": [{"sku": "web-basic", "base_amount": "100000000000000.00"}]}, "too large"),
+        ({"lines": [{"sku": "web-basic", "base_amount": "1000000000000.00"}]}, "too large"),  # core.money.MAX_AMOUNT
+        ({"kind": "refund", "refers_to": "invoice:CHF-000001:paid"}, "refund the invoice"),
         ({"occurred_at": "2026-13-45T10:00:00Z"}, "ISO 8601"),
         ({"occurred_at": "0001-01-01T00:00:00+05:00"}, "out of range"),
         ({"kind": "refund", "refers_to": "ev\x00"}, "not an external id"),

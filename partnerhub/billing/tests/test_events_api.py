@@ -227,3 +227,15 @@ def test_a_batch_of_odd_items_answers_per_item(feed, acme):
     data = post(feed, {"events": odd}, URL + "/batch").json()
     assert [r["status"] for r in data["results"]] == ["invalid"] * 5
     assert BillingEvent.objects.count() == 0
+
+
+def test_refunds_of_our_own_invoice_events_are_refused(feed, acme):
+    refund = event("r-1", kind="refund", refers_to="invoice:CHF-000001:paid")
+    problem = assert_problem(post(feed, refund), 422)
+    assert "refund the invoice" in problem["detail"]
+    data = post(feed, {"events": [refund, event("r-2", kind="chargeback", refers_to="invoice:x")]}, URL + "/batch")
+    assert data.status_code == 200, data.content
+    results = data.json()["results"]
+    assert [r["status"] for r in results] == ["invalid", "invalid"]
+    assert all("refund the invoice" in r["message"] for r in results)
+    assert counts()[:2] == (0, 0)

@@ -112,9 +112,20 @@ def test_headers_follow_the_language_of_the_request(client_for, acme, acme_membe
     from django.utils import translation
 
     with translation.override("de"):
-        from django.utils.translation import gettext
+        from django.utils.translation import pgettext
 
-        assert rows[0][:2] == [gettext("Organisation"), gettext("Product")]
+        assert rows[0][:2] == [pgettext("export column", "Organisation"), pgettext("export column", "Product")]
+
+
+def test_column_headers_have_their_own_message_context():
+    """Django's own catalogue translates a bare "Order" as „Reihenfolge“ (sorting): headers carry a context."""
+    from django.utils import translation
+    from django.utils.translation import pgettext
+
+    with translation.override("de"):
+        headers = DATASETS["order_lines"].headers
+        assert headers[0] == pgettext("export column", "Order") != "Reihenfolge"
+        assert "Reihenfolge" not in {h for dataset in DATASETS.values() for h in dataset.headers}
 
 
 def test_invoice_csv_amounts_are_plain_decimals_with_their_currency(client_for, acme, acme_owner):

@@ -153,7 +153,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(invoice, operator_st
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "1.005", "abc"])
+@pytest.mark.parametrize("amount", ["0", "-5", "1.005", "abc", "1e30", "-1e30", "1000000000000", "Infinity"])
 def test_bad_refund_amounts_are_refused(invoice, operator_staff, amount):
     mark_invoice_paid(actor(operator_staff), invoice=invoice)
     before = snapshot()
@@ -373,3 +373,45 @@ def test_refund_without_cashback_touches_no_wallet(invoice, operator_staff, part
     assert not WalletEntry.objects.exists() and not Wallet.objects.exists()
     refunds = AuditEntry.objects.filter(action="invoice.refunded")
     assert refunds.count() == 2 and all("cashback_reversed" not in (e.after or {}) for e in refunds)
+
+
+@pytest.mark.parametrize("how", ["cancel", "refund"])
+def test_voiding_an_order_invoice_cancels_the_order_and_ends_its_products(invoice, operator_staff, how):
+    from partnerhub.billing.models import CustomerProduct, OrderStatus, ProductStatus
+
+    staff = actor(operator_staff)
+    order = invoice.order
+    assert order is not None
+    products = list(CustomerProduct.objects.filter(order_line__order=order))
+    assert products and all(cp.status == ProductStatus.ACTIVE and cp.renews_on for cp in products)
+    if how == "cancel":
+        cancel_invoice(staff, invoice=invoice)
+    else:
+        mark_invoice_paid(staff, invoice=invoice)
+        refund_invoice(staff, invoice=invoice, amount="100.00")  # partial: the order stands
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PLACED
+        assert not CustomerProduct.objects.filter(order_line__order=order, status=ProductStatus.CANCELLED).exists()
+        refund_invoice(staff, invoice=invoice, amount="247.20")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    for cp in products:
+        cp.refresh_from_db()
+        assert cp.status == ProductStatus.CANCELLED and cp.cancelled_at is not None
+        entry = AuditEntry.objects.get(action="customer_product.cancelled", object_id=str(cp.pk))
+        assert entry.actor == operator_staff and entry.after is not None and entry.after["status"] == "cancelled"
+    assert AuditEntry.objects.filter(action="order.cancelled", object_id=str(order.pk)).count() == 1
+    invoice_entry = AuditEntry.objects.filter(action__in=["invoice.cancelled", "invoice.refunded"]).latest("id")
+    assert invoice_entry.after is not None and invoice_entry.after["order_cancelled"] == str(order)
+    # Ended products are never renewal-invoiced.
+    from partnerhub.billing.services import invoice_renewals
+
+    assert invoice_renewals(today=timezone.localdate() + timedelta(days=800)) == 0
+
+
+@pytest.mark.parametrize("offset", [timedelta(days=1), -timedelta(days=365)])
+def test_a_payment_in_the_future_or_before_the_issue_is_refused(invoice, operator_staff, offset):
+    before = snapshot()
+    with pytest.raises(ServiceError, match="payment time"):
+        mark_invoice_paid(actor(operator_staff), invoice=invoice, paid_at=timezone.now() + offset)
+    assert snapshot() == before

@@ -189,6 +189,18 @@ def test_order_permission_matrix(request, acme, who: str, error, django_capture_
         assert snapshot() == before
 
 
+def test_an_order_total_above_the_amount_cap_is_refused(acme, acme_owner):
+    from partnerhub.billing.services.common import MAX_QUANTITY
+    from partnerhub.catalog.models import Price
+
+    web = hosting()
+    Price.objects.filter(product=web, currency="CHF").update(amount=Decimal("999999999999.99"))
+    before = snapshot()
+    with pytest.raises(ServiceError, match="too large"):
+        place_order(actor(acme_owner), customer=acme, lines=[(web, MAX_QUANTITY, None)], currency="CHF")
+    assert snapshot() == before
+
+
 def test_a_price_change_between_preview_and_confirmation_refuses_the_order(operator_org, acme, acme_owner):
     from decimal import Decimal
 

@@ -205,3 +205,15 @@ def test_recount_command(acme, acme_owner, capsys):
     assert "1" in capsys.readouterr().out
     call_command("billing_daily")
     assert "recounted licences: 0" in capsys.readouterr().out
+
+
+def test_a_relative_licence_without_active_members_keeps_one_seat(acme, acme_owner):
+    cp = _product(acme, acme_owner, licence("seats", relative=True))
+    acme_owner.is_active = False
+    acme_owner.save()
+    assert cp.renews_on is not None
+    assert recount_relative_licences(today=cp.renews_on) == 1
+    cp.refresh_from_db()
+    assert cp.quantity == 1
+    entry = AuditEntry.objects.get(action="customer_product.licences_recounted", org=acme)
+    assert entry.after is not None and entry.after["quantity"] == 1

@@ -224,3 +224,35 @@ def test_renewal_invoices_show_like_any_invoice(client_for, acme, acme_owner):
     assert client.get(f"/api/v1/orgs/acme/invoices/{invoice.pk}").json()["kind"] == "renewal"
     order_invoice = Invoice.objects.get(kind=InvoiceKind.ORDER)
     assert client.get(f"/api/v1/orgs/acme/invoices/{order_invoice.pk}").json()["kind"] == "order"
+
+
+def test_a_voided_renewal_invoice_leaves_the_products_and_is_not_issued_again(acme, acme_owner, operator_staff):
+    from partnerhub.billing.models import Order, OrderStatus, ProductStatus
+    from partnerhub.billing.services import cancel_invoice
+
+    first, second = _order(acme, acme_owner, "CHF", (hosting(), 1, None), (hosting("web-pro"), 2, None))
+    assert first.renews_on is not None
+    due = first.renews_on
+    assert invoice_renewals(today=due) == 1
+    cancelled, refunded = first, second
+    staff = actor(operator_staff)
+    (invoice,) = _renewal_invoices()
+    cancel_invoice(staff, invoice=invoice)
+    # A second renewal invoice for the same customer, paid then refunded in full.
+    for cp in (cancelled, refunded):
+        cp.refresh_from_db()
+    next_due = cancelled.renews_on
+    assert next_due is not None and next_due > due
+    assert invoice_renewals(today=next_due) == 1
+    paid = _renewal_invoices()[-1]
+    mark_invoice_paid(staff, invoice=paid)
+    refund_invoice(staff, invoice=paid, amount=str(paid.total))
+    for cp in (cancelled, refunded):
+        cp.refresh_from_db()
+        # The products stay as they are, their renewal date already past the voided terms…
+        assert cp.status == ProductStatus.ACTIVE and cp.renews_on is not None and cp.renews_on > next_due
+    # … so the voided terms are not invoiced again, and the order stands.
+    assert invoice_renewals(today=next_due) == 0
+    assert len(_renewal_invoices()) == 2
+    assert Order.objects.get().status == OrderStatus.PLACED
+    assert not AuditEntry.objects.filter(action__in=["order.cancelled", "customer_product.cancelled"]).exists()

@@ -119,7 +119,15 @@ def test_prices_are_rounded_half_up_to_the_minor_unit(operator_staff, amount, cu
 
 @pytest.mark.parametrize(
     ("amount", "message"),
-    [("-0.01", "cannot be negative"), ("abc", "not an amount"), ("NaN", "not an amount"), ("1e20", "too large")],
+    [
+        ("-0.01", "cannot be negative"),
+        ("abc", "not an amount"),
+        ("NaN", "not an amount"),
+        ("1e20", "too large"),
+        ("1e30", "too large"),
+        ("1000000000000", "too large"),
+        ("999999999999.995", "too large"),  # rounds up to the cap
+    ],
 )
 def test_bad_prices_are_refused(operator_staff, amount, message):
     product = make_product(make_category(), "p", prices={"CHF": "1.00"})
@@ -127,6 +135,16 @@ def test_bad_prices_are_refused(operator_staff, amount, message):
     with pytest.raises(ServiceError, match=message):
         services.set_price(actor(operator_staff), product=product, currency="CHF", amount=amount)
     assert snapshot() == before
+
+
+def test_prices_just_below_the_amount_cap_are_stored_exactly(operator_staff):
+    from partnerhub.core.money import MAX_AMOUNT
+
+    product = make_product(make_category(), "p", prices={})
+    amount = MAX_AMOUNT - Decimal("0.01")
+    price = services.set_price(actor(operator_staff), product=product, currency="CHF", amount=str(amount))
+    price.refresh_from_db()
+    assert price.amount == amount
 
 
 def test_floats_never_become_prices(operator_staff):

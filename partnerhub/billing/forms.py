@@ -48,6 +48,10 @@ class ProductFilterForm(_FilterForm):
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_choices(_("All kinds"), ProductKind.choices))
 
 
+class OperatorProductFilterForm(ProductFilterForm):
+    org = forms.SlugField(label=_("Organisation (short name)"), required=False, max_length=60)
+
+
 class OrderFilterForm(_FilterForm):
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_choices(_("All kinds"), ProductKind.choices))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_choices(_("All"), OrderStatus.choices))

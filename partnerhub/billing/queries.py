@@ -64,6 +64,26 @@ def customer_product_in(org: Organisation, product_id: int) -> CustomerProduct:
     return found
 
 
+def all_products(filters: Filters | None = None) -> QuerySet[CustomerProduct]:
+    """Every customer's products, for operator billing staff (the caller resolved that access)."""
+    filters = filters or Filters()
+    rows = CustomerProduct.objects.select_related("org", "product__category")
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.kind:
+        rows = rows.filter(product__kind=filters.kind)
+    if filters.org:
+        rows = rows.filter(org__slug=filters.org)
+    return rows.order_by("-id")
+
+
+def any_product(product_id: int) -> CustomerProduct:
+    found = all_products().filter(pk=product_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
 # --- orders ------------------------------------------------------------------------------------------
 
 

@@ -41,4 +41,20 @@ urlpatterns = [
         views.operator_invoice_pdf,
         name="operator_invoice_pdf",
     ),
+    path("o/<slug:org_slug>/billing/products/", views.operator_product_list, name="operator_product_list"),
+    path(
+        "o/<slug:org_slug>/billing/products/<int:product_id>/suspend/",
+        views.operator_product_suspend,
+        name="operator_product_suspend",
+    ),
+    path(
+        "o/<slug:org_slug>/billing/products/<int:product_id>/reactivate/",
+        views.operator_product_reactivate,
+        name="operator_product_reactivate",
+    ),
+    path(
+        "o/<slug:org_slug>/billing/products/<int:product_id>/cancel/",
+        views.operator_product_cancel,
+        name="operator_product_cancel",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Pages of the billing area: customer products, orders, invoices, and the operator's invoice desk.
+"""Pages of the billing area: customer products, orders, invoices, and the operator's invoice and product desks.
 
 Thin views: the decorator resolves access, a form parses input, one service or query does the rest.
 """
@@ -22,6 +22,7 @@ from partnerhub.billing.forms import (
     CurrencyForm,
     InvoiceFilterForm,
     OperatorInvoiceFilterForm,
+    OperatorProductFilterForm,
     OrderFilterForm,
     OrderForm,
     ProductFilterForm,
@@ -302,3 +303,55 @@ def operator_invoice_print(request: HttpRequest, invoice_id: int) -> HttpRespons
 @require_perm(OPERATOR_BILLING)
 def operator_invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return _pdf(request, queries.any_invoice(invoice_id))
+
+
+@require_perm(OPERATOR_BILLING)
+def operator_product_list(request: HttpRequest) -> HttpResponse:
+    """Every customer's products with the actions suspend, reactivate, cancel now."""
+    org = request.org  # type: ignore[attr-defined]
+    form = OperatorProductFilterForm(request.GET)
+    page = queries.page_of(queries.all_products(form.filters()), before=form.position())
+    context = {
+        "org": org,
+        "form": form,
+        "page": page,
+        "paged": form.position() is not None,
+        "suspendable": (ProductStatus.ACTIVE, ProductStatus.TRIAL),
+        "suspended": ProductStatus.SUSPENDED,
+        "cancelled": ProductStatus.CANCELLED,
+    }
+    return _list(request, "billing/operator_product_list.html", context)
+
+
+def _operator_product_action(
+    request: HttpRequest, product_id: int, action: Any, done: str, **kwargs: Any
+) -> HttpResponse:
+    cp = queries.any_product(product_id)
+    try:
+        action(request.actor, customer_product=cp, **kwargs)  # type: ignore[attr-defined]
+    except ServiceError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, done % {"product": cp.product.name, "org": cp.org.name})
+    return redirect("operator_product_list", org_slug=request.org.slug)  # type: ignore[attr-defined]
+
+
+@require_POST
+@require_perm(OPERATOR_BILLING)
+def operator_product_suspend(request: HttpRequest, product_id: int) -> HttpResponse:
+    done = _("%(product)s of %(org)s was suspended.")
+    return _operator_product_action(request, product_id, services.suspend_customer_product, done)
+
+
+@require_POST
+@require_perm(OPERATOR_BILLING)
+def operator_product_reactivate(request: HttpRequest, product_id: int) -> HttpResponse:
+    done = _("%(product)s of %(org)s was reactivated.")
+    return _operator_product_action(request, product_id, services.reactivate_customer_product, done)
+
+
+@require_POST
+@require_perm(OPERATOR_BILLING)
+def operator_product_cancel(request: HttpRequest, product_id: int) -> HttpResponse:
+    done = _("%(product)s of %(org)s was cancelled.")
+    return _operator_product_action(request, product_id, services.cancel_customer_product, done, immediately=True)

@@ -1,4 +1,5 @@
-"""Customer products, orders and invoices; the operator's invoice actions (mark paid, refund, cancel).
+"""Customer products, orders and invoices; the operator's invoice actions (mark paid, refund, cancel)
+and product actions (suspend, reactivate, cancel now).
 
 Amounts are strings rounded to their currency's minor unit (never JSON numbers). A refusal caused
 by the current state of a resource (an invoice already paid, a cancelled product) answers 409.
@@ -18,7 +19,7 @@ from partnerhub.access.perms import Perm
 from partnerhub.api.endpoints import actor_of, org_of
 from partnerhub.api.pagination import Page, PageParams, paginate
 from partnerhub.api.problems import ApiProblem, from_validation_error, service_errors
-from partnerhub.api.routing import operation
+from partnerhub.api.routing import operation, operator_operation
 from partnerhub.api.schemas import Body, Moment
 from partnerhub.billing import queries, services
 from partnerhub.billing.models import (
@@ -233,6 +234,18 @@ class InvoiceFilter(BaseModel):
     status: InvoiceStatus | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+
+class OperatorProductOut(CustomerProductOut):
+    org: str
+
+    @staticmethod
+    def resolve_org(obj: Any) -> str:
+        return str(obj.org.slug)
+
+
+class OperatorProductFilter(ProductFilter):
+    org: str | None = Field(None, max_length=60, description="The organisation's short name.")
 
 
 class OperatorInvoiceFilter(InvoiceFilter):
@@ -510,3 +523,65 @@ def cancel(request: HttpRequest, org_slug: str, invoice_id: int) -> Invoice:
     with service_errors(409):
         services.cancel_invoice(actor_of(request), invoice=invoice)
     return queries.any_invoice(invoice_id)
+
+
+@operator_operation(
+    router,
+    "GET",
+    "/billing/customer-products",
+    perm=services.OPERATOR_BILLING,
+    response=Page[OperatorProductOut],
+    summary="List every customer's products (operator)",
+)
+def operator_list_products(
+    request: HttpRequest, page: Query[PageParams], filters: Query[OperatorProductFilter]
+) -> Page[OperatorProductOut]:
+    return paginate(queries.all_products(_filters(filters)), page, OperatorProductOut)
+
+
+@operator_operation(
+    router,
+    "POST",
+    "/billing/customer-products/{product_id}/suspend",
+    perm=services.OPERATOR_BILLING,
+    response=OperatorProductOut,
+    summary="Suspend a customer's product (operator)",
+    description="Active and trial products only; any other status answers 409.",
+)
+def suspend_product(request: HttpRequest, product_id: int) -> CustomerProduct:
+    cp = queries.any_product(product_id)
+    with service_errors(409):
+        services.suspend_customer_product(actor_of(request), customer_product=cp)
+    return queries.any_product(product_id)
+
+
+@operator_operation(
+    router,
+    "POST",
+    "/billing/customer-products/{product_id}/reactivate",
+    perm=services.OPERATOR_BILLING,
+    response=OperatorProductOut,
+    summary="Reactivate a suspended product (operator)",
+    description="A product that is not suspended answers 409.",
+)
+def reactivate_product(request: HttpRequest, product_id: int) -> CustomerProduct:
+    cp = queries.any_product(product_id)
+    with service_errors(409):
+        services.reactivate_customer_product(actor_of(request), customer_product=cp)
+    return queries.any_product(product_id)
+
+
+@operator_operation(
+    router,
+    "POST",
+    "/billing/customer-products/{product_id}/cancel",
+    perm=services.OPERATOR_BILLING,
+    response=OperatorProductOut,
+    summary="Cancel a customer's product at once (operator)",
+    description="Ends the product now, not at the end of its term. An already cancelled product answers 409.",
+)
+def cancel_product_now(request: HttpRequest, product_id: int) -> CustomerProduct:
+    cp = queries.any_product(product_id)
+    with service_errors(409):
+        services.cancel_customer_product(actor_of(request), customer_product=cp, immediately=True)
+    return queries.any_product(product_id)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from partnerhub.api.tests.helpers import assert_problem, send
+from partnerhub.audit.models import AuditEntry
 from partnerhub.billing.models import CustomerProduct, Invoice, InvoiceStatus, Order
 from partnerhub.billing.services import place_order
 from partnerhub.billing.tests.shop import actor, domain, hosting, licence, snapshot
@@ -207,3 +208,52 @@ def test_ids_beyond_bigint_in_paths_answer_404(client_for, acme_owner, operator_
         body = {"amount": "1.00"} if action == "refund" else {}
         assert_problem(send(staff, "POST", f"/api/v1/orgs/operator/billing/invoices/{huge}/{action}", body), 404)
     assert_problem(send(staff, "DELETE", f"/api/v1/orgs/operator/program/volume-tiers/{huge}"), 404)
+
+
+def _product(acme, acme_owner) -> CustomerProduct:
+    place_order(actor(acme_owner), customer=acme, lines=[(licence(), 5, None)], currency="CHF")
+    return CustomerProduct.objects.get()
+
+
+def test_operator_product_actions(client_for, operator_staff, acme, acme_owner):
+    cp = _product(acme, acme_owner)
+    client = client_for(operator_staff)
+    listed = client.get("/api/v1/billing/customer-products?org=acme&status=active").json()["items"]
+    assert [(p["id"], p["org"], p["status"]) for p in listed] == [(cp.pk, "acme", "active")]
+    assert client.get("/api/v1/billing/customer-products?org=globex").json()["items"] == []
+    assert client.get("/api/v1/billing/customer-products?status=suspended").json()["items"] == []
+    base = f"/api/v1/billing/customer-products/{cp.pk}"
+    audit = AuditEntry.objects.count()
+    response = send(client, "POST", f"{base}/suspend")
+    assert response.status_code == 200 and response.json()["status"] == "suspended"
+    assert_problem(send(client, "POST", f"{base}/suspend"), 409)
+    assert send(client, "POST", f"{base}/reactivate").json()["status"] == "active"
+    assert_problem(send(client, "POST", f"{base}/reactivate"), 409)
+    assert send(client, "POST", f"{base}/cancel").json()["status"] == "cancelled"
+    before = snapshot()
+    for action in ["suspend", "reactivate", "cancel"]:
+        assert_problem(send(client, "POST", f"{base}/{action}"), 409)
+    assert snapshot() == before
+    codes = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))[audit:]
+    assert codes == ["customer_product.suspended", "customer_product.reactivated", "customer_product.cancelled"]
+
+
+@pytest.mark.parametrize("who", ["acme_owner", "outsider", "globex_owner"])
+def test_operator_product_api_refuses_others(request, client_for, acme, acme_owner, who):
+    cp = _product(acme, acme_owner)
+    client = client_for(request.getfixturevalue(who))
+    before = snapshot()
+    assert_problem(client.get("/api/v1/billing/customer-products"), 403)
+    for action in ["suspend", "reactivate", "cancel"]:
+        assert_problem(send(client, "POST", f"/api/v1/billing/customer-products/{cp.pk}/{action}"), 403)
+    assert snapshot() == before
+
+
+def test_operator_product_api_missing_ids_are_404(client_for, operator_staff, acme, acme_owner):
+    cp = _product(acme, acme_owner)
+    client = client_for(operator_staff)
+    before = snapshot()
+    for product_id in [cp.pk + 1000, 2**63]:
+        for action in ["suspend", "reactivate", "cancel"]:
+            assert_problem(send(client, "POST", f"/api/v1/billing/customer-products/{product_id}/{action}"), 404)
+    assert snapshot() == before

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core import mail
 
+from partnerhub.audit.models import AuditEntry
 from partnerhub.billing import pdf
 from partnerhub.billing.models import CustomerProduct, Invoice, InvoiceStatus, Order, ProductStatus
 from partnerhub.billing.services import place_order
@@ -245,3 +247,72 @@ def test_list_pages_link_their_exports_with_the_current_filters(request, client_
             expected = {name: [value] for name, value in query.items() if name != "before"}
             assert all(link == expected for link in links[path]), (path, links[path])
             assert client.get(path, {**query, "format": "csv"}).status_code == 200
+
+
+def _operator_product(acme: Any, acme_owner: Any) -> CustomerProduct:
+    place_order(actor(acme_owner), customer=acme, lines=[(licence(), 5, None)], currency="CHF")
+    return CustomerProduct.objects.get()
+
+
+def test_operator_product_desk_suspends_reactivates_and_cancels(client_for, operator_staff, acme, acme_owner):
+    cp = _operator_product(acme, acme_owner)
+    client = client_for(operator_staff)
+    page = client.get("/o/operator/billing/products/?org=acme&status=active").content.decode()
+    assert f'data-product="{cp.pk}"' in page and "Suspend" in page and "Cancel now" in page
+    assert f'data-product="{cp.pk}"' not in client.get("/o/operator/billing/products/?org=globex").content.decode()
+    assert "No products match" in client.get("/o/operator/billing/products/?kind=domain").content.decode()
+    audit = AuditEntry.objects.count()
+    for action, status, code in [
+        ("suspend", ProductStatus.SUSPENDED, "customer_product.suspended"),
+        ("reactivate", ProductStatus.ACTIVE, "customer_product.reactivated"),
+        ("cancel", ProductStatus.CANCELLED, "customer_product.cancelled"),
+    ]:
+        response = client.post(f"/o/operator/billing/products/{cp.pk}/{action}/")
+        assert response.status_code == 302 and response["Location"] == "/o/operator/billing/products/"
+        cp.refresh_from_db()
+        assert cp.status == status
+        assert AuditEntry.objects.filter(action=code).order_by("-id").first() is not None
+    assert AuditEntry.objects.count() == audit + 3
+    page = client.get("/o/operator/billing/products/").content.decode()
+    assert f"/billing/products/{cp.pk}/cancel/" not in page
+
+
+def test_operator_product_desk_shows_illegal_transitions_as_errors(client_for, operator_staff, acme, acme_owner):
+    cp = _operator_product(acme, acme_owner)
+    client = client_for(operator_staff)
+    before = snapshot()
+    response = client.post(f"/o/operator/billing/products/{cp.pk}/reactivate/", follow=True)
+    assert "Only a suspended product can be reactivated." in response.content.decode()
+    client.post(f"/o/operator/billing/products/{cp.pk}/cancel/")
+    after_cancel = snapshot()
+    response = client.post(f"/o/operator/billing/products/{cp.pk}/suspend/", follow=True)
+    assert "Only active or trial products can be suspended." in response.content.decode()
+    response = client.post(f"/o/operator/billing/products/{cp.pk}/cancel/", follow=True)
+    assert "already cancelled" in response.content.decode()
+    assert snapshot() == after_cancel and after_cancel["audit"] == before["audit"] + 1
+
+
+@pytest.mark.parametrize(("who", "status"), [("acme_owner", 404), ("outsider", 404), ("globex_owner", 404)])
+def test_operator_product_desk_refuses_others(request, client_for, acme, acme_owner, who, status):
+    cp = _operator_product(acme, acme_owner)
+    client = client_for(request.getfixturevalue(who))
+    before = snapshot()
+    assert client.get("/o/operator/billing/products/").status_code == status
+    for action in ["suspend", "reactivate", "cancel"]:
+        assert client.post(f"/o/operator/billing/products/{cp.pk}/{action}/").status_code in (403, 404)
+    assert snapshot() == before
+
+
+def test_operator_product_actions_need_post_and_existing_ids(client_for, operator_staff, acme, acme_owner):
+    cp = _operator_product(acme, acme_owner)
+    client = client_for(operator_staff)
+    before = snapshot()
+    assert client.get(f"/o/operator/billing/products/{cp.pk}/suspend/").status_code == 405
+    for action in ["suspend", "reactivate", "cancel"]:
+        assert client.post(f"/o/operator/billing/products/{cp.pk + 1000}/{action}/").status_code == 404
+    assert snapshot() == before
+
+
+def test_operator_products_sidebar_link(client_for, acme_owner, operator_staff):
+    assert "/o/operator/billing/products/" in client_for(operator_staff).get("/o/operator/").content.decode()
+    assert "/billing/products/" not in client_for(acme_owner).get("/o/acme/").content.decode()

@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from partnerhub.accounts.mfa import must_enrol_mfa
+from partnerhub.api.problems import problem_response
 
 # Paths a user who still has to enrol may reach: allauth's pages (enrolment, re-authentication,
 # logout, email and password management), switching the language, health checks.
@@ -33,11 +34,7 @@ class RequireMFAMiddleware:
             return self.get_response(request)
         message = _("Please set up two-factor authentication with an authenticator app before continuing.")
         if request.path.startswith(API_PREFIX):
-            return JsonResponse(
-                {"type": "about:blank", "title": _("Permission denied"), "status": 403, "detail": message},
-                status=403,
-                content_type="application/problem+json",
-            )
+            return problem_response(403, message)
         messages.warning(request, message)
         target = reverse("mfa_activate_totp")
         if getattr(request, "htmx", False):

@@ -25,7 +25,7 @@ from typing import Any, cast
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -114,14 +114,23 @@ def service_errors(status: int) -> Iterator[None]:
         raise from_validation_error(exc, status) from exc
 
 
-def problem(api: NinjaAPI, request: HttpRequest, status: int, detail: str | None = None, **extra: Any) -> HttpResponse:
+def problem_body(status: int, detail: str | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "about:blank", "title": title_of(status), "status": status}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
-    response = api.create_response(request, body, status=status)
+    return body
+
+
+def problem(api: NinjaAPI, request: HttpRequest, status: int, detail: str | None = None, **extra: Any) -> HttpResponse:
+    response = api.create_response(request, problem_body(status, detail, **extra), status=status)
     response["Content-Type"] = PROBLEM_CONTENT_TYPE
     return response
+
+
+def problem_response(status: int, detail: str) -> HttpResponse:
+    """A problem answer for code in front of the API (middleware), where no NinjaAPI is at hand."""
+    return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def install(api: NinjaAPI) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+
+from partnerhub.api.problems import problem_response
 
 NUL = "\x00"
 
@@ -34,10 +36,6 @@ class RejectNulMiddleware:
         if _has_nul(request):
             detail = _("Null characters are not allowed.")
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"type": "about:blank", "title": _("Bad request"), "status": 400, "detail": detail},
-                    status=400,
-                    content_type="application/problem+json",
-                )
+                return problem_response(400, detail)
             return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -88,13 +88,12 @@ def test_operator_logging_in_goes_straight_to_enrolment(client, operator_staff, 
     assert b"Please set up two-factor authentication" in response.content
 
 
-def test_the_api_refusal_title_is_translated(client_for, operator_staff, require_mfa, monkeypatch):
+def test_the_api_refusal_title_is_translated(client_for, operator_staff, require_mfa):
     # The title goes through gettext like the detail (it was a raw English string).
-    from partnerhub.accounts import middleware
+    client = client_for(operator_staff)
+    client.cookies["django_language"] = "de"
 
-    monkeypatch.setattr(middleware, "_", lambda text: f"«{text}»")
+    body = client.get("/api/v1/orgs/", HTTP_ACCEPT_LANGUAGE="de").json()
 
-    body = client_for(operator_staff).get("/api/v1/orgs/").json()
-
-    assert body["title"] == "«Permission denied»"
-    assert body["detail"].startswith("«")
+    assert body["title"] == "Zugriff verweigert"
+    assert body["detail"].startswith("Bitte richten Sie die Zwei-Faktor-Authentifizierung")

@@ -7,6 +7,7 @@ by the current state of a resource (an invoice already paid, a cancelled product
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -539,6 +540,16 @@ def operator_list_products(
     return paginate(queries.all_products(_filters(filters)), page, OperatorProductOut)
 
 
+def _act_on_product(
+    request: HttpRequest, product_id: int, action: Callable[..., Any], **options: Any
+) -> CustomerProduct:
+    """Run an operator `action` on a customer product; a refused transition answers 409."""
+    cp = queries.any_product(product_id)
+    with service_errors(409):
+        action(actor_of(request), customer_product=cp, **options)
+    return queries.any_product(product_id)  # re-read with what the answer shows (org, product)
+
+
 @operator_operation(
     router,
     "POST",
@@ -549,10 +560,7 @@ def operator_list_products(
     description="Active and trial products only; any other status answers 409.",
 )
 def suspend_product(request: HttpRequest, product_id: int) -> CustomerProduct:
-    cp = queries.any_product(product_id)
-    with service_errors(409):
-        services.suspend_customer_product(actor_of(request), customer_product=cp)
-    return queries.any_product(product_id)
+    return _act_on_product(request, product_id, services.suspend_customer_product)
 
 
 @operator_operation(
@@ -565,10 +573,7 @@ def suspend_product(request: HttpRequest, product_id: int) -> CustomerProduct:
     description="A product that is not suspended answers 409.",
 )
 def reactivate_product(request: HttpRequest, product_id: int) -> CustomerProduct:
-    cp = queries.any_product(product_id)
-    with service_errors(409):
-        services.reactivate_customer_product(actor_of(request), customer_product=cp)
-    return queries.any_product(product_id)
+    return _act_on_product(request, product_id, services.reactivate_customer_product)
 
 
 @operator_operation(
@@ -581,7 +586,4 @@ def reactivate_product(request: HttpRequest, product_id: int) -> CustomerProduct
     description="Ends the product now, not at the end of its term. An already cancelled product answers 409.",
 )
 def cancel_product_now(request: HttpRequest, product_id: int) -> CustomerProduct:
-    cp = queries.any_product(product_id)
-    with service_errors(409):
-        services.cancel_customer_product(actor_of(request), customer_product=cp, immediately=True)
-    return queries.any_product(product_id)
+    return _act_on_product(request, product_id, services.cancel_customer_product, immediately=True)

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "partnerhub.catalog",
     "partnerhub.partners",
     "partnerhub.billing",
+    "partnerhub.partnerships",
+    "partnerhub.delegation",
     "partnerhub.demo",
 ]
 

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor, perms_for
+from partnerhub.access.policy import NO_ACCESS, Access, Actor, access_for
 
 if TYPE_CHECKING:
     from partnerhub.accounts.models import User
@@ -39,37 +39,68 @@ def require_login(actor: Actor) -> None:
         raise PermissionDenied
 
 
-def require(actor: Actor, perm: Perm, org: Organisation) -> frozenset[Perm]:
-    """404 when the actor cannot see `org` at all, 403 when they see it but lack `perm`."""
+def actor_access(actor: Actor, org: Organisation) -> Access:
+    """What the actor may do on `org` now: inside their management session only what it delegates;
+    in the browser without one only their own membership; through the API the whole rule."""
+    if not is_acting(actor):
+        return NO_ACCESS
+    session_id = actor.session_id if actor.session_org_id == org.pk else None
+    return access_for(actor.user, org, api_key=actor.api_key, session_id=session_id, delegated=not actor.web)
+
+
+def require(actor: Actor, perm: Perm, org: Organisation, *, product: object = None) -> frozenset[Perm]:
+    """404 when the actor cannot see `org` at all, 403 when they see it but lack `perm` (on `product`,
+    a customer product, when given: a restricted grant covers only its products)."""
     require_login(actor)
-    perms = perms_for(actor.user, org, api_key=actor.api_key)
-    if not perms:
+    access = actor_access(actor, org)
+    if not access:
         raise Http404
-    if perm not in perms:
+    product_id = getattr(product, "pk", product)
+    if not access.allows(perm, product_id if isinstance(product_id, int) else None):
         raise PermissionDenied
-    return perms
+    return access.perms
 
 
-def holds(actor: Actor, perm: Perm, org: Organisation) -> bool:
-    """True when the actor holds `perm` on `org` now (no exception)."""
-    return is_acting(actor) and perm in perms_for(actor.user, org, api_key=actor.api_key)
+def holds(actor: Actor, perm: Perm, org: Organisation, *, product: object = None) -> bool:
+    """True when the actor holds `perm` on `org` (and `product`) now (no exception)."""
+    product_id = getattr(product, "pk", product)
+    return actor_access(actor, org).allows(perm, product_id if isinstance(product_id, int) else None)
 
 
-def resolve_org(
-    user: User, slug: str, perm: Perm | None = None, *, api_key: ApiKey | None = None
-) -> tuple[Organisation, frozenset[Perm]]:
-    """The organisation named `slug` and what `user` holds on it.
+def resolve_access(
+    user: User,
+    slug: str,
+    perm: Perm | None = None,
+    *,
+    api_key: ApiKey | None = None,
+    sessions: dict[str, int] | None = None,
+    web: bool = False,
+) -> tuple[Organisation, Access]:
+    """The organisation named `slug` and the access `user` has on it.
 
     404 when there is no such organisation or the user cannot see it (missing and foreign look the
-    same), 403 when they see it but lack `perm` (None: seeing it is enough).
+    same), 403 when they see it but lack `perm` (None: seeing it is enough). `sessions` maps
+    organisation ids to the management sessions the browser has open (``web``: without one, only the
+    user's own membership counts).
     """
     from partnerhub.orgs.models import Organisation
 
     # No slug holds a NUL character (and PostgreSQL refuses to compare one): no such organisation.
     org = Organisation.objects.filter(slug=slug).first() if "\x00" not in slug else None
-    perms = perms_for(user, org, api_key=api_key) if org else frozenset()
-    if org is None or not perms:
+    if org is None:
         raise Http404
-    if perm is not None and perm not in perms:
+    session_id = (sessions or {}).get(str(org.pk))
+    access = access_for(user, org, api_key=api_key, session_id=session_id, delegated=not web)
+    if not access:
+        raise Http404
+    if perm is not None and perm not in access.perms:
         raise PermissionDenied
-    return org, perms
+    return org, access
+
+
+def resolve_org(
+    user: User, slug: str, perm: Perm | None = None, *, api_key: ApiKey | None = None
+) -> tuple[Organisation, frozenset[Perm]]:
+    """:func:`resolve_access` for callers that need only the permissions (API, organisation switch)."""
+    org, access = resolve_access(user, slug, perm, api_key=api_key)
+    return org, access.perms

@@ -15,9 +15,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
-from partnerhub.access.checks import resolve_org
+from partnerhub.access.checks import resolve_access
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor
+from partnerhub.access.policy import Access, Actor
+
+# The browser session key holding the open management sessions: {customer org id: session id}.
+SESSIONS_KEY = "management_sessions"
 
 PUBLIC = "public"
 LOGIN = "login"
@@ -27,13 +30,28 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def actor_from(request: HttpRequest) -> Actor:
-    """The actor of a request: the logged-in user, with address and agent for the audit log."""
+def browser_sessions(request: HttpRequest) -> dict[str, int]:
+    """The management sessions this browser has open, by customer organisation id."""
+    session = getattr(request, "session", None)
+    value = session.get(SESSIONS_KEY) if session is not None else None
+    return value if isinstance(value, dict) else {}
+
+
+def actor_from(request: HttpRequest, access: Access | None = None, *, web: bool = False) -> Actor:
+    """The actor of a request: the logged-in user, with address and agent for the audit log, and (with
+    `access` through a partner or support branch) whom they act for and in which session."""
+    access = access if access is not None else getattr(request, "access", None)
+    org = getattr(request, "org", None)
+    delegated = access is not None and access.delegated
     return Actor(
         user=request.user,  # type: ignore[arg-type]
         api_key=getattr(request, "api_key", None),
         ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        session_id=access.session_id if delegated and access else None,
+        session_org_id=org.pk if delegated and access and access.session_id and org is not None else None,
+        partner_id=access.partner_id if delegated and access else None,
+        web=web,
     )
 
 
@@ -58,7 +76,7 @@ def login_only[V: Callable[..., HttpResponseBase]](view: V) -> V:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        request.actor = actor_from(request)  # type: ignore[attr-defined]
+        request.actor = actor_from(request, web=True)  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return declare(LOGIN)(cast(V, wrapper))
@@ -68,7 +86,9 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
     """The view acts on the organisation in the URL (``org_slug``) and needs `perm` there.
 
     An organisation that does not exist or that the user cannot see answers 404; one the user can
-    see but without `perm` answers 403. Sets ``request.org``, ``request.perms`` and ``request.actor``.
+    see but without `perm` answers 403. Sets ``request.org``, ``request.access``, ``request.perms``
+    and ``request.actor``. Inside a management session on that organisation only the session's
+    delegated permissions apply (the session middleware keeps it alive or ends it).
     """
 
     def decorator(view: V) -> V:
@@ -76,10 +96,17 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
         def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            org, perms = resolve_org(request.user, org_slug, perm)
+            org, access = resolve_access(
+                request.user,  # type: ignore[arg-type]
+                org_slug,
+                perm,
+                sessions=browser_sessions(request),
+                web=True,
+            )
             request.org = org  # type: ignore[attr-defined]
-            request.perms = perms  # type: ignore[attr-defined]
-            request.actor = actor_from(request)  # type: ignore[attr-defined]
+            request.access = access  # type: ignore[attr-defined]
+            request.perms = access.perms  # type: ignore[attr-defined]
+            request.actor = actor_from(request, access, web=True)  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
         return declare(perm)(cast(V, wrapper))

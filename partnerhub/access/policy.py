@@ -2,20 +2,48 @@
 
     may(user, perm, customer, product=None) ⇔
          user is a direct member of customer whose own permissions include perm
-      ∨ (partner grant branch: delegated-access issue)
-      ∨ (operator support branch: delegated-access issue)
+      ∨ ∃ active partnership P→customer with an unexpired grant G such that
+            user holds partner.customers.administer on P (and is assigned to customer, if limited)
+          ∧ perm ∈ G.scopes ∧ (G.mode = full ∨ product ∈ G.products)
+          ∧ (perm needs the customer's payment means ⇒ G lets the partner use them)
+      ∨ the customer granted operator support access until t > now
+          ∧ user holds operator.support.access
 
-Today only the first branch exists; the other two are added here, and only here. Nothing is cached
-beyond the current call, so a removed member or revoked key is refused on the very next request.
+Decisions that follow from the rule, made here and only here:
+
+- With ``product=None`` a restricted grant answers for "some of the customer's products": the caller
+  lists them with :func:`products_for` (which narrows to the granted ones) or asks again per product.
+- Ordering (``billing.order``) spends the customer's or the partner's money: the grant's payment
+  means decide who pays, and only a full grant has payment means, so a restricted grant never lets
+  the partner order.
+- A partner whose partner status was withdrawn administers nothing (``partner.*`` permissions only
+  count on a partner organisation), so all its grants stop working at once.
+- An API key reaches only through the organisation it belongs to: the customer (own branch), the
+  partner (partner branch, the key must hold ``partner.customers.administer``) or the operator
+  (support branch, the key must hold ``operator.support.access``); on its own organisation the
+  key's permissions are the key's subset.
+- In the browser, delegated access works only inside a management session, and inside one only
+  that session's branch applies (``session_id``): the user never mixes their own membership with
+  what was delegated. The session itself must be open (not ended, not idle for 30 minutes).
+
+Every answer reads the database at the moment of the call; nothing is cached beyond it, so a
+revoked grant, ended partnership or removed member is refused on the very next request. The yes/no
+shape runs one SQL statement (three branches in one ``UNION ALL``) because it runs on every request.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from partnerhub.access.perms import (
     ROLE_OPERATOR_PERMS,
@@ -31,27 +59,71 @@ if TYPE_CHECKING:
     from partnerhub.api.models import ApiKey
     from partnerhub.orgs.models import Membership, Organisation
 
+# Permissions that spend money: delegated only by a grant with payment means (full mode).
+PAYMENT_PERMS: frozenset[Perm] = frozenset({Perm.BILLING_ORDER})
+
+MEMBER = "member"
+PARTNER = "partner"
+SUPPORT = "support"
+
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: the real user, plus how they reached us (API key, address)."""
+    """Who acts: the real user, plus how they reached us (API key, address) and for whom.
+
+    ``partner_id`` and ``session_id`` are set at the edge when the user acts for a customer through
+    a partner's grant (or operator support access, ``partner_id`` then being the operator): the audit
+    log records them with every write, and services re-check access within the same session.
+    """
 
     user: User
     api_key: ApiKey | None = None
     ip: str | None = None
     user_agent: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    session_id: int | None = None
+    session_org_id: int | None = None
+    partner_id: int | None = None
+    web: bool = False
 
     @classmethod
     def system(cls, user: User) -> Actor:
         return cls(user=user)
 
 
-def role_perms(role: str, extra: Iterable[str], *, is_partner: bool, is_operator: bool) -> frozenset[Perm]:
-    """A membership's own permissions: the role's set, its side sets, and the extra permissions.
+@dataclass(frozen=True)
+class Access:
+    """What one user may do on one organisation right now, and through which branch of the rule."""
 
-    Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
-    """
+    perms: frozenset[Perm] = frozenset()
+    via: str = ""
+    # The partner (via partner) or operator (via support) organisation the user acts for.
+    partner_id: int | None = None
+    partnership_id: int | None = None
+    session_id: int | None = None
+    # Restricted grants: the customer product ids the partner may act on (None: all of them).
+    product_ids: frozenset[int] | None = None
+    mode: str | None = None
+    payment_means: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.perms)
+
+    @property
+    def delegated(self) -> bool:
+        return self.via in (PARTNER, SUPPORT)
+
+    def allows(self, perm: Perm, product_id: int | None = None) -> bool:
+        if perm not in self.perms:
+            return False
+        return product_id is None or self.product_ids is None or product_id in self.product_ids
+
+
+NO_ACCESS = Access()
+
+
+@lru_cache(maxsize=512)
+def _role_perms(role: str, extra: frozenset[str], is_partner: bool, is_operator: bool) -> frozenset[Perm]:
     held = Role(role)
     perms = set(ROLE_PERMS[held])
     sides = {"own"}
@@ -61,8 +133,16 @@ def role_perms(role: str, extra: Iterable[str], *, is_partner: bool, is_operator
     if is_operator:
         perms |= ROLE_OPERATOR_PERMS[held]
         sides.add("operator")
-    perms |= {p for p in parse_perms(list(extra)) if p.side in sides}
+    perms |= {p for p in parse_perms(extra) if p.side in sides}
     return frozenset(perms)
+
+
+def role_perms(role: str, extra: Iterable[str], *, is_partner: bool, is_operator: bool) -> frozenset[Perm]:
+    """A membership's own permissions: the role's set, its side sets, and the extra permissions.
+
+    Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
+    """
+    return _role_perms(role, frozenset(extra), bool(is_partner), bool(is_operator))
 
 
 def membership_perms(membership: Membership) -> frozenset[Perm]:
@@ -75,28 +155,233 @@ def _active(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
-def perms_for(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> frozenset[Perm]:
-    """Everything `user` may do on `org` right now (through an API key: the key's subset of it)."""
-    from partnerhub.orgs.models import Membership
+def _json_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, list) else []
+    return list(value)
 
-    if not _active(user):
-        return frozenset()
-    # One indexed lookup, no ORDER BY: this runs on every request.
-    rows = list(Membership.objects.filter(user_id=user.pk, org_id=org.pk).values_list("role", "extra_perms")[:1])
-    if not rows:
-        return frozenset()
-    role, extra = rows[0]
-    perms = role_perms(role, extra, is_partner=org.is_partner, is_operator=org.is_operator)
-    if api_key is not None:
-        if not api_key.is_usable or api_key.org_id != org.pk or api_key.created_by_id != user.pk:
-            return frozenset()
-        perms = perms & api_key.perms
-    return perms
+
+def _key_usable(api_key: ApiKey, user: User) -> bool:
+    return bool(api_key.is_usable and api_key.created_by_id == user.pk)
+
+
+# --- the yes/no shape: one statement ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _rule_sql(with_product: bool) -> str:
+    from partnerhub.delegation.models import SupportAccess
+    from partnerhub.orgs.models import Membership, Organisation
+    from partnerhub.partnerships.models import Grant, GrantProduct, Partnership, StaffAssignment
+
+    m, o = Membership._meta.db_table, Organisation._meta.db_table
+    p, g = Partnership._meta.db_table, Grant._meta.db_table
+    gp, a, s = GrantProduct._meta.db_table, StaffAssignment._meta.db_table, SupportAccess._meta.db_table
+    product = (
+        f"EXISTS (SELECT 1 FROM {gp} gp WHERE gp.grant_id = g.id AND gp.customer_product_id = %s)"  # noqa: S608
+        if with_product
+        else "0"
+    )
+    # Columns: branch, role, extra, on partner org, on operator org, scopes, mode, means, partnership,
+    # acting org, limited to assigned customers, assigned, product granted, membership org.
+    # Only table names from the models are interpolated; every value is a parameter.
+    return f"""
+        SELECT 'member', m.role, m.extra_perms, o.is_partner, o.is_operator, NULL, NULL, NULL, NULL, NULL,
+               0, 0, 0, m.org_id
+          FROM {m} m JOIN {o} o ON o.id = m.org_id
+         WHERE m.user_id = %s AND m.org_id = %s
+        UNION ALL
+        SELECT 'partner', m.role, m.extra_perms, o.is_partner, o.is_operator, g.scopes, g.mode,
+               g.payment_means, p.id, p.partner_id, m.assigned_customers_only,
+               EXISTS (SELECT 1 FROM {a} a WHERE a.membership_id = m.id AND a.customer_id = p.customer_id),
+               {product}, m.org_id
+          FROM {p} p
+          JOIN {g} g ON g.partnership_id = p.id
+          JOIN {m} m ON m.org_id = p.partner_id AND m.user_id = %s
+          JOIN {o} o ON o.id = p.partner_id
+         WHERE p.customer_id = %s AND p.status = 'active' AND g.revoked_at IS NULL AND g.valid_until > %s
+        UNION ALL
+        SELECT 'support', m.role, m.extra_perms, o.is_partner, o.is_operator, s.scopes, NULL, NULL, NULL,
+               o.id, 0, 0, 0, m.org_id
+          FROM {s} s
+          JOIN {o} o ON o.is_operator
+          JOIN {m} m ON m.org_id = o.id AND m.user_id = %s
+         WHERE s.customer_id = %s AND s.revoked_at IS NULL AND s.valid_until > %s
+    """  # noqa: S608
+
+
+def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = None) -> Access:
+    """One row of the rule statement as the access it gives (empty when the branch does not hold)."""
+    branch, role, extra, is_partner, is_operator, scopes, mode, means, partnership_id, acting_id = row[:10]
+    limited, assigned, _product_ok, _org = row[10:14]
+    own = role_perms(role, _json_list(extra), is_partner=bool(is_partner), is_operator=bool(is_operator))
+    if branch == MEMBER:
+        return Access(perms=own, via=MEMBER)
+    if branch == PARTNER:
+        if Perm.PARTNER_CUSTOMERS_ADMINISTER not in own or (limited and not assigned):
+            return NO_ACCESS
+        perms = parse_perms(_json_list(scopes))
+        if mode != "full":
+            perms -= PAYMENT_PERMS
+        return Access(
+            perms=perms,
+            via=PARTNER,
+            partner_id=acting_id,
+            partnership_id=partnership_id,
+            product_ids=None if mode == "full" else product_ids,
+            mode=mode,
+            payment_means=means if mode == "full" else None,
+        )
+    if Perm.OPERATOR_SUPPORT_ACCESS not in own:
+        return NO_ACCESS
+    return Access(perms=parse_perms(_json_list(scopes)), via=SUPPORT, partner_id=acting_id)
+
+
+def _key_narrows(access: Access, row: tuple[Any, ...], org_id: int, api_key: ApiKey | None) -> Access:
+    """Through an API key, a branch counts only when the key belongs to that branch's organisation."""
+    if api_key is None or not access:
+        return access
+    branch, membership_org = row[0], row[13]
+    if api_key.org_id != membership_org:
+        return NO_ACCESS
+    key_perms = api_key.perms
+    if branch == MEMBER:
+        return Access(perms=access.perms & key_perms, via=MEMBER)
+    needed = Perm.PARTNER_CUSTOMERS_ADMINISTER if branch == PARTNER else Perm.OPERATOR_SUPPORT_ACCESS
+    return access if needed in key_perms else NO_ACCESS
+
+
+def _rule_rows(user: User, org_id: int, product_id: int | None) -> list[tuple[Any, ...]]:
+    now = timezone.now()
+    params: list[Any] = [user.pk, org_id]
+    if product_id is not None:
+        params.append(product_id)
+    params += [user.pk, org_id, now, user.pk, org_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(_rule_sql(product_id is not None), params)
+        return list(cursor.fetchall())
+
+
+def may(
+    user: User,
+    perm: Perm,
+    customer: Organisation | int,
+    product: Any = None,
+    *,
+    api_key: ApiKey | None = None,
+) -> bool:
+    """The rule of DESIGN §5: True when `user` may use `perm` on `customer` (and `product`) now.
+
+    `product` is a customer product (or its id). One SQL statement, whatever the branch.
+    """
+    if not _active(user) or (api_key is not None and not _key_usable(api_key, user)):
+        return False
+    org_id = customer if isinstance(customer, int) else customer.pk
+    product_id = product if product is None or isinstance(product, int) else product.pk
+    for row in _rule_rows(user, org_id, product_id):
+        access = _key_narrows(_branch_access(row), row, org_id, api_key)
+        if perm not in access.perms:
+            continue
+        if row[0] == PARTNER and product_id is not None and row[6] != "full" and not row[12]:
+            continue
+        return True
+    return False
 
 
 def can(user: User, perm: Perm, org: Organisation, *, product: Any = None, api_key: ApiKey | None = None) -> bool:
-    """True when `user` holds `perm` on `org` (and, later, on `product`) at this moment."""
-    return perm in perms_for(user, org, api_key=api_key)
+    """True when `user` holds `perm` on `org` (and `product`) at this moment: :func:`may`."""
+    return may(user, perm, org, product, api_key=api_key)
+
+
+# --- the full answer for one organisation (views, API, services) -------------------------------------
+
+
+def _restricted_products(partnership_id: int) -> frozenset[int]:
+    from partnerhub.partnerships.models import GrantProduct
+
+    return frozenset(
+        GrantProduct.objects.filter(grant__partnership_id=partnership_id).values_list("customer_product_id", flat=True)
+    )
+
+
+def _with_products(access: Access) -> Access:
+    if access.via == PARTNER and access.mode != "full" and access.product_ids is None:
+        # A restricted grant: load the granted products (only now that the branch holds).
+        return replace(access, product_ids=_restricted_products(access.partnership_id or 0))
+    return access
+
+
+def open_session(user: User, org_id: int, session_id: int, *, now: datetime | None = None) -> Any:
+    """The management session `session_id` when it is `user`'s, on `org_id`, and still open (else None)."""
+    from partnerhub.delegation.models import SESSION_IDLE_TIMEOUT, ManagementSession
+
+    now = now or timezone.now()
+    return ManagementSession.objects.filter(
+        pk=session_id, user_id=user.pk, customer_id=org_id, ended_at=None, last_seen_at__gt=now - SESSION_IDLE_TIMEOUT
+    ).first()
+
+
+def access_for(
+    user: User,
+    org: Organisation,
+    *,
+    api_key: ApiKey | None = None,
+    session_id: int | None = None,
+    delegated: bool = True,
+) -> Access:
+    """Everything `user` may do on `org` now and through which branch.
+
+    With `session_id`: only that management session's branch (nothing once it closed). Without it:
+    the user's own membership, and (`delegated`) the partner or support branch when the user is not
+    a member. A member who also administers the customer as partner staff acts as a member here;
+    acting as the partner needs a management session.
+    """
+    if not _active(user) or (api_key is not None and not _key_usable(api_key, user)):
+        return NO_ACCESS
+    rows = _rule_rows(user, org.pk, None)
+    if session_id is not None:
+        session = open_session(user, org.pk, session_id)
+        if session is None:
+            return NO_ACCESS
+        for row in rows:
+            access = _branch_access(row)
+            if access.via != session.via:
+                continue
+            if access.via == PARTNER and row[8] != session.partnership_id:
+                continue
+            return _with_products(replace(access, session_id=session.pk))
+        return NO_ACCESS
+    best = NO_ACCESS
+    for row in rows:
+        access = _key_narrows(_branch_access(row), row, org.pk, api_key)
+        if not access:
+            continue
+        if access.via == MEMBER:
+            return access
+        if delegated and not best:
+            best = access
+    return _with_products(best) if best else NO_ACCESS
+
+
+def perms_for(
+    user: User,
+    org: Organisation,
+    *,
+    api_key: ApiKey | None = None,
+    session_id: int | None = None,
+    delegated: bool = True,
+) -> frozenset[Perm]:
+    """What `user` may do on `org` right now (see :func:`access_for`)."""
+    return access_for(user, org, api_key=api_key, session_id=session_id, delegated=delegated).perms
+
+
+def own_perms(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> frozenset[Perm]:
+    """Only what `user`'s own membership of `org` carries (anti-escalation, membership pages)."""
+    access = access_for(user, org, api_key=api_key, delegated=False)
+    return access.perms if access.via == MEMBER else frozenset()
 
 
 def may_see(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> bool:
@@ -104,13 +389,24 @@ def may_see(user: User, org: Organisation, *, api_key: ApiKey | None = None) -> 
     return bool(perms_for(user, org, api_key=api_key))
 
 
+def grantable_perms(user: User, org: Organisation, *, session_id: int | None = None) -> frozenset[Perm]:
+    """Anti-escalation: what `user` may hand out on `org` is what they hold there themselves.
+
+    In a management session that is what was delegated, never more.
+    """
+    return perms_for(user, org, session_id=session_id, delegated=session_id is not None)
+
+
+# --- the list shape: querysets in a constant number of queries -----------------------------------------
+
+
 def visible_orgs(user: User, perm: Perm = Perm.ORG_VIEW, *, api_key: ApiKey | None = None) -> QuerySet[Organisation]:
-    """The organisations on which `user` holds `perm`, in two queries whatever their number (for lists)."""
+    """The organisations on which `user` holds `perm` as a member, in two queries (the org switcher)."""
     from partnerhub.orgs.models import Membership, Organisation
 
     if not _active(user):
         return Organisation.objects.none()
-    if api_key is not None and (perm not in api_key.perms or not api_key.is_usable or api_key.created_by_id != user.pk):
+    if api_key is not None and (perm not in api_key.perms or not _key_usable(api_key, user)):
         return Organisation.objects.none()
     rows = Membership.objects.filter(user_id=user.pk)
     if api_key is not None:
@@ -125,6 +421,85 @@ def visible_orgs(user: User, perm: Perm = Perm.ORG_VIEW, *, api_key: ApiKey | No
     return Organisation.objects.filter(pk__in=ids)
 
 
-def grantable_perms(user: User, org: Organisation) -> frozenset[Perm]:
-    """Anti-escalation: what `user` may hand out on `org` is what they hold there themselves."""
-    return perms_for(user, org)
+def _scope_filter(perm: Perm) -> Q:
+    # Scopes are a JSON list of names; the quoted name inside its text form matches on SQLite and
+    # PostgreSQL alike (permission names contain no quotes).
+    return Q(scopes_text__contains=f'"{perm.value}"')
+
+
+def administering_membership(user: User, partner: Organisation, *, api_key: ApiKey | None = None) -> Membership | None:
+    """`user`'s membership of `partner` when it carries ``partner.customers.administer`` (else None)."""
+    from partnerhub.orgs.models import Membership
+
+    if not _active(user) or not partner.is_partner:
+        return None
+    if api_key is not None and (
+        not _key_usable(api_key, user)
+        or api_key.org_id != partner.pk
+        or Perm.PARTNER_CUSTOMERS_ADMINISTER not in api_key.perms
+    ):
+        return None
+    membership = Membership.objects.filter(user_id=user.pk, org_id=partner.pk).first()
+    if membership is None:
+        return None
+    perms = role_perms(membership.role, membership.extra_perms, is_partner=True, is_operator=partner.is_operator)
+    return membership if Perm.PARTNER_CUSTOMERS_ADMINISTER in perms else None
+
+
+def managed_partnerships(
+    user: User, partner: Organisation, perm: Perm | None = None, *, api_key: ApiKey | None = None
+) -> QuerySet[Any]:
+    """The active partnerships of `partner` whose customers `user` may act on through the partner branch
+    (with `perm` among the grant's scopes, when given): My customers starts here. Two queries at most
+    (the membership, then one statement however many customers there are).
+    """
+    from partnerhub.partnerships.models import Partnership, StaffAssignment
+
+    membership = administering_membership(user, partner, api_key=api_key)
+    if membership is None:
+        return Partnership.objects.none()
+    rows = Partnership.objects.filter(
+        partner_id=partner.pk,
+        status="active",
+        grant__revoked_at=None,
+        grant__valid_until__gt=timezone.now(),
+    )
+    if membership.assigned_customers_only:
+        rows = rows.filter(
+            Exists(StaffAssignment.objects.filter(membership_id=membership.pk, customer_id=OuterRef("customer_id")))
+        )
+    if perm is not None:
+        if perm in PAYMENT_PERMS:
+            rows = rows.filter(grant__mode="full")
+        rows = rows.annotate(scopes_text=Cast("grant__scopes", output_field=_text_field())).filter(_scope_filter(perm))
+    return rows
+
+
+def _text_field() -> Any:
+    from django.db.models import TextField
+
+    return TextField()
+
+
+def customers_for(
+    user: User, partner: Organisation, perm: Perm | None = None, *, api_key: ApiKey | None = None
+) -> QuerySet[Organisation]:
+    """The customer organisations `user` may act on for `partner` (the list counterpart of :func:`may`)."""
+    from partnerhub.orgs.models import Organisation
+
+    return Organisation.objects.filter(
+        pk__in=managed_partnerships(user, partner, perm, api_key=api_key).values("customer_id")
+    )
+
+
+def products_for(user: User, customer: Organisation, perm: Perm, *, access: Access | None = None) -> QuerySet[Any]:
+    """The customer products of `customer` on which `user` may use `perm` (given the access in force)."""
+    from partnerhub.billing.models import CustomerProduct
+
+    access = access if access is not None else access_for(user, customer)
+    if perm not in access.perms:
+        return CustomerProduct.objects.none()
+    rows = CustomerProduct.objects.filter(org_id=customer.pk)
+    if access.product_ids is not None:
+        rows = rows.filter(pk__in=access.product_ids)
+    return rows

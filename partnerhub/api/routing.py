@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router
 
-from partnerhub.access.checks import resolve_org
+from partnerhub.access.checks import resolve_access
 from partnerhub.access.decorators import LOGIN, PUBLIC, actor_from
 from partnerhub.access.perms import Perm
 from partnerhub.api.auth import AUTH
@@ -29,13 +29,14 @@ Func = Callable[..., Any]
 def _resolve_org(request: HttpRequest, org_slug: str, perm: Perm) -> None:
     api_key = getattr(request, "api_key", None)
     try:
-        org, perms = resolve_org(request.user, org_slug, perm, api_key=api_key)  # type: ignore[arg-type]
+        org, access = resolve_access(request.user, org_slug, perm, api_key=api_key)  # type: ignore[arg-type]
     except Http404:
         raise ApiProblem(404, _("No such organisation.")) from None
     except PermissionDenied:
         raise ApiProblem(403, _("This action needs the permission '%(perm)s'.") % {"perm": perm}) from None
     request.org = org  # type: ignore[attr-defined]
-    request.perms = perms  # type: ignore[attr-defined]
+    request.access = access  # type: ignore[attr-defined]
+    request.perms = access.perms  # type: ignore[attr-defined]
 
 
 def error_responses(method: str, perm: Perm | str) -> dict[int, type[Problem]]:

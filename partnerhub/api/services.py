@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import Actor, grantable_perms, perms_for
+from partnerhub.access.policy import Actor, own_perms
 from partnerhub.api.models import ApiKey
 from partnerhub.audit.services import record
 from partnerhub.core.errors import ServiceError
@@ -29,8 +29,8 @@ PREFIX_LENGTH = 12
 def key_grantable_perms(actor: Actor, org: Organisation) -> frozenset[Perm]:
     """What a new key may carry: the creator's own permissions, or the calling key's when made through a key."""
     if actor.api_key is not None:
-        return perms_for(actor.user, org, api_key=actor.api_key)
-    return grantable_perms(actor.user, org)
+        return own_perms(actor.user, org, api_key=actor.api_key)
+    return own_perms(actor.user, org)
 
 
 def _snapshot(key: ApiKey) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def create_api_key(
 
 def revoke_api_key(actor: Actor, *, key: ApiKey) -> ApiKey:
     """Needs api_keys.manage on the key's organisation; a key is revoked once, for good."""
-    if Perm.API_KEYS_MANAGE not in perms_for(actor.user, key.org, api_key=actor.api_key):
+    if Perm.API_KEYS_MANAGE not in own_perms(actor.user, key.org, api_key=actor.api_key):
         raise PermissionDenied
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().select_related("org").get(pk=key.pk)

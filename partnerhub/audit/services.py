@@ -35,6 +35,7 @@ def record(
         ip=actor.ip if actor else None,
         user_agent=actor.user_agent if actor else "",
         api_key_id=actor.api_key.pk if actor and actor.api_key else None,
-        on_behalf_of_partner=actor.extra.get("partner") if actor else None,
-        management_session_id=actor.extra.get("management_session_id") if actor else None,
+        # Acting for a customer (partner grant or support access): whom for, and in which session.
+        on_behalf_of_partner_id=actor.partner_id if actor and org is not None and actor.partner_id != org.pk else None,
+        management_session_id=actor.session_id if actor else None,
     )

@@ -18,7 +18,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     perms = getattr(request, "perms", None)
     if org is None and user.active_org_id:
         org = user.active_org
-        perms = perms_for(user, org) if org else None
+        perms = perms_for(user, org, delegated=False) if org else None
         if not perms:
             org = None
     context["nav_org"] = org

@@ -28,6 +28,10 @@ class Organisation(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     website = models.URLField(_("website"), blank=True)
     billing_email = models.EmailField(_("billing email"), blank=True)
+    # Premium-support customers carry a VIP code that support staff look up (seed 001).
+    vip_code = models.CharField(_("VIP code"), max_length=12, null=True, blank=True, unique=True)
+    # The customer wants an email whenever a partner or support opens a management session.
+    notify_management_sessions = models.BooleanField(_("email me when someone acts for us"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -48,6 +52,8 @@ class Membership(models.Model):
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     extra_perms = models.JSONField(_("extra permissions"), default=list, blank=True)
+    # Partner staff limited to the customers assigned to them (partnerships.StaffAssignment).
+    assigned_customers_only = models.BooleanField(_("only assigned customers"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from partnerhub.access import policy
-from partnerhub.access.checks import resolve_org
+from partnerhub.access.checks import actor_access, resolve_org
 from partnerhub.access.perms import ROLE_RANK, Perm, Role
-from partnerhub.access.policy import Actor, grantable_perms, perms_for
+from partnerhub.access.policy import Actor
 from partnerhub.accounts.models import User
 from partnerhub.orgs.models import Invitation, Membership, Organisation
 
@@ -46,10 +46,7 @@ def actor_rank(actor: Actor, org: Organisation) -> int:
 
 def actor_grantable(actor: Actor, org: Organisation) -> frozenset[Perm]:
     """Anti-escalation: what the actor holds on `org` (through an API key: also what the key holds)."""
-    grantable = grantable_perms(actor.user, org)
-    if actor.api_key is not None:
-        grantable &= perms_for(actor.user, org, api_key=actor.api_key)
-    return grantable
+    return actor_access(actor, org).perms
 
 
 def grantable_roles(actor: Actor, org: Organisation) -> list[Role]:

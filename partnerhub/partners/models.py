@@ -1,13 +1,18 @@
-"""The partner program's settings (DESIGN §3, §6). Partner applications and profiles follow here."""
+"""The partner program (DESIGN §3, §6): its settings and eligibility rules, partner applications and
+the profile an approved partner gets."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from partnerhub.core.money import amount_field, currency_field
 
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 
@@ -46,3 +51,88 @@ class VolumeTier(models.Model):
 
     def __str__(self) -> str:
         return f"≥{self.min_quantity}: −{self.percent}%"
+
+
+class EligibilityVolume(models.Model):
+    """A minimum expected yearly volume in one currency (seed 001: CHF 2000 or EUR 1800)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="eligibility_volumes")
+    currency = currency_field()
+    min_amount = amount_field(_("minimum yearly volume"))
+
+    class Meta:
+        ordering = ["program_id", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "currency"], name="one_eligibility_volume_per_currency"),
+            models.CheckConstraint(condition=Q(min_amount__gte=0), name="eligibility_volume_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.min_amount}"
+
+
+class ApplicationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Application(models.Model):
+    """An organisation's request for partner status (seed 000 "Partnerstatus anfragen")."""
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="partner_applications")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    company_name = models.CharField(_("company name"), max_length=200)
+    register_number = models.CharField(_("commercial register number"), max_length=60, blank=True)
+    country = models.CharField(_("country"), max_length=2)
+    website = models.URLField(_("website"), blank=True)
+    expected_volume = amount_field(_("expected yearly volume"))
+    currency = currency_field()
+    contact_name = models.CharField(_("contact person"), max_length=150)
+    contact_email = models.EmailField(_("contact email"))
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    message = models.TextField(_("message"), blank=True, max_length=2000)
+    # The eligibility rules not met when it was submitted (codes, shown to the reviewer).
+    unmet_rules = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="application_status_recent")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ApplicationStatus.values), name="application_status_valid"),
+            models.CheckConstraint(condition=Q(expected_volume__gte=0), name="application_volume_not_negative"),
+            models.UniqueConstraint(fields=["org"], condition=Q(status="pending"), name="one_pending_application"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_name} ({self.status})"
+
+
+class PartnerProfile(models.Model):
+    """What an approved partner shows and is known by: company data, directory listing, affiliate code."""
+
+    org = models.OneToOneField("orgs.Organisation", on_delete=models.PROTECT, related_name="partner_profile")
+    application = models.ForeignKey(Application, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    company_name = models.CharField(_("company name"), max_length=200)
+    register_number = models.CharField(_("commercial register number"), max_length=60, blank=True)
+    country = models.CharField(_("country"), max_length=2)
+    website = models.URLField(_("website"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    contact_email = models.EmailField(_("contact email"))
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    listed_in_directory = models.BooleanField(_("list in the partner directory"), default=False)
+    affiliate_code = models.SlugField(_("affiliate code"), max_length=32, unique=True)
+    approved_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.company_name

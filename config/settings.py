@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "partnerhub.billing",
     "partnerhub.partnerships",
     "partnerhub.delegation",
+    "partnerhub.customers",
     "partnerhub.demo",
 ]
 

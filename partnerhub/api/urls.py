@@ -59,6 +59,8 @@ def _add_routers() -> None:
     api.add_router("", import_module("partnerhub.api.endpoints.catalog").router)
     api.add_router("", import_module("partnerhub.api.endpoints.billing").router)
     api.add_router("", import_module("partnerhub.api.endpoints.exports").router)
+    for area in ("partners", "partnerships", "delegation", "customers"):
+        api.add_router("", import_module(f"partnerhub.api.endpoints.{area}").router)
 
 
 _add_routers()

@@ -61,6 +61,17 @@ ACTION_LABELS: dict[str, str | Promise] = {
 }
 
 
+def _area_labels() -> None:
+    # The delegated-access areas keep their labels beside their services.
+    from importlib import import_module
+
+    for area in ("partners", "partnerships", "delegation", "customers"):
+        ACTION_LABELS.update(import_module(f"partnerhub.{area}.actions").ACTION_LABELS)
+
+
+_area_labels()
+
+
 def action_label(code: str) -> str:
     """The translated label of `code`, or the code itself when none is registered."""
     return str(ACTION_LABELS.get(code, code))

@@ -16,6 +16,8 @@ Decisions that follow from the rule, made here and only here:
 - Ordering (``billing.order``) spends the customer's or the partner's money: the grant's payment
   means decide who pays, and only a full grant has payment means, so a restricted grant never lets
   the partner order.
+- A grant in force always implies ``org.view`` (a grant without scopes shows the customer with
+  nothing editable, seed 000); only :data:`DELEGABLE_PERMS` can be delegated.
 - A partner whose partner status was withdrawn administers nothing (``partner.*`` permissions only
   count on a partner organisation), so all its grants stop working at once.
 - An API key reaches only through the organisation it belongs to: the customer (own branch), the
@@ -61,6 +63,17 @@ if TYPE_CHECKING:
 
 # Permissions that spend money: delegated only by a grant with payment means (full mode).
 PAYMENT_PERMS: frozenset[Perm] = frozenset({Perm.BILLING_ORDER})
+# A grant in force always lets its holder see the organisation: a grant without scopes shows the
+# pages with nothing editable (seed 000), it does not hide the customer.
+IMPLIED_PERMS: frozenset[Perm] = frozenset({Perm.ORG_VIEW})
+# What a customer may delegate at all: never the choice of providers, partner status or API keys
+# (those stay with the customer's own people); seeing the organisation is implied.
+DELEGABLE_PERMS: frozenset[Perm] = frozenset(
+    p
+    for p in Perm
+    if p.side == "own"
+    and p not in {Perm.PROVIDERS_MANAGE, Perm.PARTNER_STATUS_REQUEST, Perm.API_KEYS_MANAGE, Perm.ORG_VIEW}
+)
 
 MEMBER = "member"
 PARTNER = "partner"
@@ -223,7 +236,7 @@ def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = No
     if branch == PARTNER:
         if Perm.PARTNER_CUSTOMERS_ADMINISTER not in own or (limited and not assigned):
             return NO_ACCESS
-        perms = parse_perms(_json_list(scopes))
+        perms = parse_perms(_json_list(scopes)) | IMPLIED_PERMS
         if mode != "full":
             perms -= PAYMENT_PERMS
         return Access(
@@ -237,7 +250,7 @@ def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = No
         )
     if Perm.OPERATOR_SUPPORT_ACCESS not in own:
         return NO_ACCESS
-    return Access(perms=parse_perms(_json_list(scopes)), via=SUPPORT, partner_id=acting_id)
+    return Access(perms=parse_perms(_json_list(scopes)) | IMPLIED_PERMS, via=SUPPORT, partner_id=acting_id)
 
 
 def _key_narrows(access: Access, row: tuple[Any, ...], org_id: int, api_key: ApiKey | None) -> Access:

@@ -97,7 +97,7 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             org, access = resolve_access(
-                request.user,  # type: ignore[arg-type]
+                request.user,
                 org_slug,
                 perm,
                 sessions=browser_sessions(request),

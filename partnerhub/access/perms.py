@@ -6,6 +6,7 @@ scopes drawn from the same vocabulary. Nothing else in the code base invents per
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django.db import models
@@ -111,7 +112,7 @@ ROLE_OPERATOR_PERMS: dict[Role, frozenset[Perm]] = {
 ROLE_RANK: dict[Role, int] = {Role.MEMBER: 0, Role.ADMIN: 1, Role.OWNER: 2}
 
 
-def parse_perms(values: list[str] | tuple[str, ...] | set[str]) -> frozenset[Perm]:
+def parse_perms(values: Iterable[str]) -> frozenset[Perm]:
     """Turn stored strings into permissions, dropping names that no longer exist."""
     known = {p.value for p in Perm}
     return frozenset(Perm(v) for v in values if v in known)

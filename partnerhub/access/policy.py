@@ -212,14 +212,14 @@ def _rule_sql_text(with_product: bool) -> str:
     product = (
         f"EXISTS (SELECT 1 FROM {gp} gp WHERE gp.grant_id = g.id AND gp.customer_product_id = %s)"  # noqa: S608
         if with_product
-        else "0"
+        else "FALSE"
     )
     # Columns: branch, role, extra, on partner org, on operator org, scopes, mode, means, partnership,
     # acting org, limited to assigned customers, assigned, product granted, membership org.
     # Only table names from the models are interpolated; every value is a parameter.
     return f"""
         SELECT 'member', m.role, m.extra_perms, o.is_partner, o.is_operator, NULL, NULL, NULL, NULL, NULL,
-               0, 0, 0, m.org_id
+               FALSE, FALSE, FALSE, m.org_id
           FROM {m} m JOIN {o} o ON o.id = m.org_id
          WHERE m.user_id = %s AND m.org_id = %s
         UNION ALL
@@ -234,7 +234,7 @@ def _rule_sql_text(with_product: bool) -> str:
          WHERE p.customer_id = %s AND p.status = 'active' AND g.revoked_at IS NULL AND g.valid_until > %s
         UNION ALL
         SELECT 'support', m.role, m.extra_perms, o.is_partner, o.is_operator, s.scopes, NULL, NULL, NULL,
-               o.id, 0, 0, 0, m.org_id
+               o.id, FALSE, FALSE, FALSE, m.org_id
           FROM {s} s
           JOIN {m} m ON m.user_id = %s
           JOIN {o} o ON o.id = m.org_id

@@ -172,17 +172,30 @@ def order_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         lines = form.lines()
         try:
+            # Partner staff in a management session order as the partner; the partnership prices it.
+            from partnerhub.partnerships.services import ordering_for
+
+            ordered_by, partnership = ordering_for(request.access, org, [line[0].pk for line in lines])  # type: ignore[attr-defined]
             if request.POST.get("confirm"):
                 order = services.place_order(
                     request.actor,  # type: ignore[attr-defined]
                     customer=org,
                     lines=lines,
                     currency=currency,
+                    ordered_by=ordered_by,
+                    partnership=partnership,
                     expected_total=_previewed_total(request.POST.get("expected_total")),
                 )
                 messages.success(request, _("Order %(order)s placed.") % {"order": order})
                 return redirect("order_detail", org_slug=org.slug, order_id=order.pk)
-            preview = services.preview_order(request.actor, customer=org, lines=lines, currency=currency)  # type: ignore[attr-defined]
+            preview = services.preview_order(
+                request.actor,  # type: ignore[attr-defined]
+                customer=org,
+                lines=lines,
+                currency=currency,
+                ordered_by=ordered_by,
+                partnership=partnership,
+            )
         except ServiceError as exc:
             form.add_error(None, exc)
     context = {"org": org, "form": form, "currency_form": currency_form, "currency": currency, "preview": preview}

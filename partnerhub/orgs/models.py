@@ -28,6 +28,10 @@ class Organisation(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     website = models.URLField(_("website"), blank=True)
     billing_email = models.EmailField(_("billing email"), blank=True)
+    # The postal address (a partner fills it in when it creates the customer, seed 004 "New client").
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
     # Premium-support customers carry a VIP code that support staff look up (seed 001).
     vip_code = models.CharField(_("VIP code"), max_length=12, null=True, blank=True, unique=True)
     # The customer wants an email whenever a partner or support opens a management session.

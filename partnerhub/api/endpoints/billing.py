@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -277,6 +278,15 @@ def _filters(data: BaseModel) -> queries.Filters:
 # --- customer products -------------------------------------------------------------------------------
 
 
+def _granted_product(request: HttpRequest, product_id: int) -> CustomerProduct:
+    """One of the organisation's products; a restricted grant reaches only the products it names (the
+    others answer 404, like a product of another organisation)."""
+    access = getattr(request, "access", None)
+    if access is not None and access.product_ids is not None and product_id not in access.product_ids:
+        raise ApiProblem(404, _("No such product."))
+    return queries.customer_product_in(org_of(request), product_id)
+
+
 @operation(
     router,
     "GET",
@@ -300,7 +310,7 @@ def list_products(
     summary="Get one of the organisation's products",
 )
 def get_product(request: HttpRequest, org_slug: str, product_id: int) -> CustomerProduct:
-    return queries.customer_product_in(org_of(request), product_id)
+    return _granted_product(request, product_id)
 
 
 @operation(
@@ -316,7 +326,7 @@ def get_product(request: HttpRequest, org_slug: str, product_id: int) -> Custome
 def update_product(
     request: HttpRequest, org_slug: str, product_id: int, data: CustomerProductUpdate
 ) -> CustomerProduct:
-    cp = queries.customer_product_in(org_of(request), product_id)
+    cp = _granted_product(request, product_id)
     actor = actor_of(request)
     with service_errors(409):
         if data.quantity is not None:
@@ -395,7 +405,18 @@ def create_order(request: HttpRequest, org_slug: str, data: OrderCreate) -> Stat
             errors=[{"loc": ["body", "lines"], "msg": f"Unknown product {pk}.", "type": "product"} for pk in missing],
         )
     lines = [(products[line.product_id], line.quantity, line.term_months) for line in data.lines]
-    order = services.place_order(actor_of(request), customer=customer, lines=lines, currency=str(data.currency))
+    # Partner staff acting through their grant order as the partner; the partnership prices the order.
+    from partnerhub.partnerships.services import ordering_for
+
+    ordered_by, partnership = ordering_for(request.access, customer, list(products))  # type: ignore[attr-defined]
+    order = services.place_order(
+        actor_of(request),
+        customer=customer,
+        lines=lines,
+        currency=str(data.currency),
+        ordered_by=ordered_by,
+        partnership=partnership,
+    )
     return Status(201, queries.order_in(customer, order.pk))
 
 

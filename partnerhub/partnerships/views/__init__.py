@@ -1,0 +1,1 @@
+"""Pages of the partnerships area: the customer's service providers, the partner's partnerships, the email link."""

@@ -140,4 +140,14 @@ def seed() -> bool:
     from partnerhub.demo.billing_seed import seed_billing
 
     seed_billing(operator_staff=olivia, customers={"cafe": (cafe, clara), "rila": (rila, ivan)})
+
+    from partnerhub.partnerships.demo import seed_partnerships
+
+    seed_partnerships(
+        partner=partner,
+        owner=petra,
+        customers={"cafe": (cafe, clara), "rila": (rila, ivan)},
+        request_email="lena@affiliate.demo.partnerhub.test",
+        contact=_user("info@alpenblick.demo.partnerhub.test", "Anna Alpenblick", "de"),
+    )
     return True

@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from partnerhub.access.checks import resolve_access
 from partnerhub.access.perms import Perm
@@ -88,7 +88,8 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
     An organisation that does not exist or that the user cannot see answers 404; one the user can
     see but without `perm` answers 403. Sets ``request.org``, ``request.access``, ``request.perms``
     and ``request.actor``. Inside a management session on that organisation only the session's
-    delegated permissions apply (the session middleware keeps it alive or ends it).
+    delegated permissions apply: each request keeps the session alive, and the first request after it
+    closed ends it and leads back to the acting organisation (``partnerhub.delegation.browser``).
     """
 
     def decorator(view: V) -> V:
@@ -96,13 +97,18 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
         def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            org, access = resolve_access(
-                request.user,
-                org_slug,
-                perm,
-                sessions=browser_sessions(request),
-                web=True,
-            )
+            sessions = browser_sessions(request)
+            try:
+                org, access = resolve_access(request.user, org_slug, perm, sessions=sessions, web=True)
+            except Http404:
+                # A management session this browser has for the organisation closed (ended, idle for
+                # 30 minutes, grant or support access withdrawn): end it, say so, go back.
+                closed = _closed_session_response(request, org_slug) if sessions else None
+                if closed is None:
+                    raise
+                return closed
+            if access.session_id is not None:
+                _keep_alive(access)
             request.org = org  # type: ignore[attr-defined]
             request.access = access  # type: ignore[attr-defined]
             request.perms = access.perms  # type: ignore[attr-defined]
@@ -112,6 +118,18 @@ def require_perm[V: Callable[..., HttpResponseBase]](perm: Perm) -> Callable[[V]
         return declare(perm)(cast(V, wrapper))
 
     return decorator
+
+
+def _closed_session_response(request: HttpRequest, org_slug: str) -> HttpResponseBase | None:
+    from partnerhub.delegation.browser import closed_session_response
+
+    return closed_session_response(request, org_slug)
+
+
+def _keep_alive(access: Access) -> None:
+    from partnerhub.delegation.browser import keep_alive
+
+    keep_alive(access)
 
 
 def check(request: HttpRequest, perm: Perm) -> None:

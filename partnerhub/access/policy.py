@@ -513,7 +513,7 @@ def managed_partnerships(
         rows = rows.filter(
             Exists(StaffAssignment.objects.filter(membership_id=membership.pk, customer_id=OuterRef("customer_id")))
         )
-    if perm is not None:
+    if perm is not None and perm not in IMPLIED_PERMS:
         if perm in PAYMENT_PERMS:
             rows = rows.filter(grant__mode="full")
         rows = rows.annotate(scopes_text=Cast("grant__scopes", output_field=_text_field())).filter(_scope_filter(perm))

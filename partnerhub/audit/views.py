@@ -10,7 +10,7 @@ from partnerhub.access.perms import Perm
 from partnerhub.audit import exports
 from partnerhub.audit.changes import changes_of
 from partnerhub.audit.forms import AuditFilterForm
-from partnerhub.audit.queries import actions_for, entries_for, page_of
+from partnerhub.audit.queries import acting_partners_for, actions_for, entries_for, page_of
 from partnerhub.core.exports import streaming_csv_response
 from partnerhub.core.htmx import render_page
 
@@ -19,7 +19,7 @@ from partnerhub.core.htmx import render_page
 def audit_list(request: HttpRequest) -> HttpResponse:
     """The organisation's audit log, newest first, filtered and paged by id."""
     org = request.org  # type: ignore[attr-defined]
-    form = AuditFilterForm(request.GET, actions=actions_for(org))
+    form = AuditFilterForm(request.GET, actions=actions_for(org), partners=acting_partners_for(org))
     filters = form.filters()
     before, after = form.cleaned_data.get("before"), form.cleaned_data.get("after")
     page = page_of(org, filters=filters, before=before, after=after)
@@ -40,7 +40,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 def audit_export(request: HttpRequest) -> HttpResponseBase:
     """The organisation's audit log with the page's filters as a streamed CSV file."""
     org = request.org  # type: ignore[attr-defined]
-    form = AuditFilterForm(request.GET, actions=actions_for(org))
+    form = AuditFilterForm(request.GET, actions=actions_for(org), partners=acting_partners_for(org))
     if not form.is_valid():
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain; charset=utf-8")
     entries = entries_for(org, filters=form.filters())

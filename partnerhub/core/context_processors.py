@@ -24,4 +24,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     context["nav_org"] = org
     context["nav_perms"] = {str(p) for p in perms} if perms else set()
     context["switch_orgs"] = list(visible_orgs(user))
+    # The permanent banner: the management sessions this browser has open (none: no query).
+    from partnerhub.delegation.browser import banner_sessions
+
+    context["management_sessions"] = banner_sessions(request)
     return context

@@ -98,7 +98,9 @@ class ManagementSession(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(via__in=Via.values), name="mgmt_session_via_valid"),
             models.CheckConstraint(
-                condition=(Q(via="partner", partnership__isnull=False) | Q(via="support", support_access__isnull=False)),
+                condition=(
+                    Q(via="partner", partnership__isnull=False) | Q(via="support", support_access__isnull=False)
+                ),
                 name="mgmt_session_has_basis",
             ),
             # One open session per user and customer.

@@ -150,4 +150,8 @@ def seed() -> bool:
         request_email="lena@affiliate.demo.partnerhub.test",
         contact=_user("info@alpenblick.demo.partnerhub.test", "Anna Alpenblick", "de"),
     )
+
+    from partnerhub.delegation.demo import seed_delegation
+
+    seed_delegation(support_staff=samuel, partner=partner, partner_staff=stefan, customer=cafe, customer_admin=clara)
     return True

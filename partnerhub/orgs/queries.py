@@ -41,7 +41,10 @@ def actor_rank(actor: Actor, org: Organisation) -> int:
     member: they never appoint or touch admins and owners of an organisation they do not belong to.
     """
     membership = membership_of(actor.user, org)
-    return ROLE_RANK[Role(membership.role)] if membership else ROLE_RANK[Role.MEMBER]
+    if membership is None or actor.session_id is not None:
+        # Inside a management session the user's own role does not count, only what was delegated.
+        return ROLE_RANK[Role.MEMBER]
+    return ROLE_RANK[Role(membership.role)]
 
 
 def actor_grantable(actor: Actor, org: Organisation) -> frozenset[Perm]:

@@ -404,8 +404,11 @@ def remove_member(actor: Actor, *, membership: Membership) -> None:
 
 
 def leave_organisation(actor: Actor, *, org: Organisation) -> None:
-    """The actor leaves `org`; the last owner cannot leave."""
+    """The actor leaves `org`; the last owner cannot leave. Not from inside a management session: there
+    the user acts for a partner or support, and their own membership is not what is in play."""
     require_login(actor)
+    if actor.session_id is not None:
+        raise ServiceError(_("End the management session first: inside it you act for someone else."))
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()

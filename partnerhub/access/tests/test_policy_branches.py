@@ -143,3 +143,33 @@ def test_may_is_one_statement(partner, staff, acme):
     with CaptureQueriesContext(connection) as queries:
         assert may(staff, Perm.BILLING_VIEW, acme)
     assert len(queries) == 1
+
+
+def test_seeing_the_customer_lists_every_managed_customer_whatever_the_scopes(partner, staff, acme, globex):
+    link(partner, acme, scopes=[])
+    link(partner, globex, scopes=[Perm.BILLING_VIEW])
+    assert set(customers_for(staff, partner, Perm.ORG_VIEW)) == {acme, globex}
+
+
+def test_inside_a_session_the_own_role_neither_ranks_nor_leaves(partner, staff, acme):
+    from dataclasses import replace
+
+    from partnerhub.core.errors import ServiceError
+    from partnerhub.orgs.models import Membership
+    from partnerhub.orgs.queries import actor_rank
+    from partnerhub.orgs.services import leave_organisation
+
+    add_member(staff, acme, Role.OWNER)
+    add_member(make_user("second-owner@acme.test"), acme, Role.OWNER)
+    partnership = link(partner, acme, scopes=[Perm.MEMBERS_MANAGE])
+    session = ManagementSession.objects.create(
+        user=staff, customer=acme, via="partner", acting_org=partner, partnership=partnership, reason="help"
+    )
+    from conftest import actor
+
+    inside = replace(actor(staff), session_id=session.pk, session_org_id=acme.pk, partner_id=partner.pk)
+    assert actor_rank(actor(staff), acme) == 2
+    assert actor_rank(inside, acme) == 0
+    with pytest.raises(ServiceError):
+        leave_organisation(inside, org=acme)
+    assert Membership.objects.filter(user=staff, org=acme).exists()

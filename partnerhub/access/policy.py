@@ -185,7 +185,8 @@ def _json_list(value: Any) -> tuple[str, ...]:
 
 @lru_cache(maxsize=2048)
 def _scope_perms(names: tuple[str, ...]) -> frozenset[Perm]:
-    return parse_perms(names)
+    """What stored scopes delegate: only delegable permissions (whatever a row says), plus seeing."""
+    return (parse_perms(names) & DELEGABLE_PERMS) | IMPLIED_PERMS
 
 
 def _key_usable(api_key: ApiKey, user: User) -> bool:
@@ -252,7 +253,7 @@ def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = No
     if branch == PARTNER:
         if Perm.PARTNER_CUSTOMERS_ADMINISTER not in own or (limited and not assigned):
             return NO_ACCESS
-        perms = _scope_perms(_json_list(scopes)) | IMPLIED_PERMS
+        perms = _scope_perms(_json_list(scopes))
         if mode != "full":
             perms -= PAYMENT_PERMS
         return Access(
@@ -266,7 +267,7 @@ def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = No
         )
     if Perm.OPERATOR_SUPPORT_ACCESS not in own:
         return NO_ACCESS
-    return Access(perms=_scope_perms(_json_list(scopes)) | IMPLIED_PERMS, via=SUPPORT, partner_id=acting_id)
+    return Access(perms=_scope_perms(_json_list(scopes)), via=SUPPORT, partner_id=acting_id)
 
 
 def _key_narrows(access: Access, row: tuple[Any, ...], org_id: int, api_key: ApiKey | None) -> Access:
@@ -501,7 +502,7 @@ def managed_partnerships(
     from partnerhub.partnerships.models import Partnership, StaffAssignment
 
     membership = administering_membership(user, partner, api_key=api_key)
-    if membership is None:
+    if membership is None or (perm is not None and perm not in DELEGABLE_PERMS | IMPLIED_PERMS):
         return Partnership.objects.none()
     rows = Partnership.objects.filter(
         partner_id=partner.pk,

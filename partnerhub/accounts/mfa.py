@@ -1,8 +1,9 @@
 """Who must protect their account with an authenticator app.
 
-:func:`mfa_required_for` is the single place that decides it. Today: operator staff, when the
-setting PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS is on. Adding a group (e.g. partner owners) is one more
-condition there; RequireMFAMiddleware and the profile page follow automatically.
+:func:`mfa_required_for` is the single place that decides it: operator staff, when the setting
+PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS is on; owners of partner organisations, when the partner program
+requires it (``Program.partner_owner_mfa``). RequireMFAMiddleware and the profile page follow
+automatically.
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ def is_operator_staff(user: Any) -> bool:
 
 
 def mfa_required_for(user: Any) -> bool:
-    """True when `user` may only use the portal with two-factor authentication."""
+    """True when `user` may only use the portal with two-factor authentication (one query)."""
     if not user.is_authenticated:
         return False
-    return bool(settings.PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS and is_operator_staff(user))
+    from django.db.models import Exists, Q
+
+    from partnerhub.orgs.models import Membership
+    from partnerhub.partners.models import Program
+
+    # Owners of a partner organisation, while the partner program requires it.
+    groups = Q(Exists(Program.objects.filter(partner_owner_mfa=True)), role="owner", org__is_partner=True)
+    if settings.PARTNERHUB_REQUIRE_MFA_FOR_OPERATORS:
+        groups |= Q(org__is_operator=True)
+    return bool(Membership.objects.filter(groups, user=user).exists())
 
 
 def has_totp(user: Any) -> bool:

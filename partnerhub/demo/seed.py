@@ -151,6 +151,10 @@ def seed() -> bool:
         contact=_user("info@alpenblick.demo.partnerhub.test", "Anna Alpenblick", "de"),
     )
 
+    from partnerhub.partners.demo import seed_partner_program
+
+    seed_partner_program(operator_staff=olivia, partner=partner, partner_owner=petra, applicant=rila, applicant_user=ivan)
+
     from partnerhub.delegation.demo import seed_delegation
 
     seed_delegation(support_staff=samuel, partner=partner, partner_staff=stefan, customer=cafe, customer_admin=clara)

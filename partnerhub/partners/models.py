@@ -26,6 +26,14 @@ class Program(models.Model):
     partner_discount_percent = models.DecimalField(
         _("partner discount (%)"), max_digits=5, decimal_places=2, default=Decimal(20), validators=PERCENT
     )
+    # Eligibility rules (seed 001): besides the minimum yearly volumes (EligibilityVolume), an entry in a
+    # commercial register and a website. Unmet rules do not block an application: the reviewer sees them.
+    registered_company_required = models.BooleanField(_("registered company required"), default=False)
+    active_website_required = models.BooleanField(_("active website required"), default=False)
+    # Infomaniak: partner and affiliate are mutually exclusive; REDDCRYPT: partners have an affiliate link.
+    partner_affiliate_exclusive = models.BooleanField(_("partner and affiliate are exclusive"), default=False)
+    # Owners of partner organisations must protect their account with an authenticator app (accounts.mfa).
+    partner_owner_mfa = models.BooleanField(_("partner owners must use two-factor authentication"), default=False)
 
     class Meta:
         verbose_name = _("partner program")

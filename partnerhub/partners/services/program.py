@@ -91,7 +91,7 @@ def _tier_state(tier: VolumeTier) -> dict[str, Any]:
     return {"min_quantity": tier.min_quantity, "percent": str(tier.percent)}
 
 
-def _locked_program() -> Program:
+def locked_program() -> Program:
     return Program.objects.select_for_update().get(pk=get_program().pk)
 
 
@@ -112,7 +112,7 @@ def update_program(
         if len(name) > PROGRAM_NAME_MAX_LENGTH:
             raise ServiceError(_("The name is too long."))
     with transaction.atomic():
-        program = _locked_program()
+        program = locked_program()
         before = _program_state(program)
         program.partner_discount_percent = discount
         program.reseller_pricing = bool(reseller_pricing)
@@ -137,7 +137,7 @@ def add_volume_tier(actor: Actor, *, min_quantity: int, percent: str | int | Dec
     quantity = _parse_quantity(min_quantity)
     value = parse_percent(percent, label=_("The volume discount"))
     with transaction.atomic():
-        program = _locked_program()
+        program = locked_program()
         try:
             with transaction.atomic():
                 tier = VolumeTier.objects.create(program=program, min_quantity=quantity, percent=value)
@@ -155,7 +155,7 @@ def change_volume_tier(
     quantity = None if min_quantity is None else _parse_quantity(min_quantity)
     value = None if percent is None else parse_percent(percent, label=_("The volume discount"))
     with transaction.atomic():
-        program = _locked_program()
+        program = locked_program()
         locked = VolumeTier.objects.select_for_update().filter(pk=tier.pk, program=program).first()
         if locked is None:
             raise Http404
@@ -180,7 +180,7 @@ def remove_volume_tier(actor: Actor, *, tier: VolumeTier) -> None:
     """Delete a volume tier; orders already placed keep the discount they were given."""
     operator = require_operator(actor, Perm.OPERATOR_PROGRAM_MANAGE)
     with transaction.atomic():
-        program = _locked_program()
+        program = locked_program()
         locked = VolumeTier.objects.select_for_update().filter(pk=tier.pk, program=program).first()
         if locked is None:
             raise Http404

@@ -1,7 +1,7 @@
 """Management sessions in real Chromium against the seeded demo (DESIGN §5, seeds 000 and 004).
 
-Stefan (Bergwerk staff with partner.customers.administer) opens Café Sonnenschein from My customers in a
-new tab, gives a reason, works under the permanent banner with only what the café granted (everything
+The café asks to be emailed about sessions. Stefan (Bergwerk staff with partner.customers.administer)
+opens Café Sonnenschein from My customers in a new tab, gives a reason (the café is emailed), works under the permanent banner with only what the café granted (everything
 but ordering), changes the website, and ends the session. A second session times out after 30 idle
 minutes: the next click ends it with a message and leaves him without access. The café's admin then
 sees the sessions and the partner's entries in its audit log and exports them as CSV. Finally the
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, shoot
-from tests.browser.test_partnerships import log_in
+from tests.browser.test_partnerships import link_in, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,15 @@ def test_management_session_with_banner_grant_limits_timeout_and_audit(demo: Ser
     cafe_id, scopes = cafe_grant(demo)
     assert "org.settings.manage" in scopes and "billing.order" not in scopes  # the demo's grant
 
+    # The café wants to be emailed whenever a partner or support opens a session.
+    context, clara = log_in(browser, demo, CLARA)
+    clara.goto(f"{demo.url}{CAFE}/support-access/")
+    clara.check("input[name=notify]")
+    clara.click(f"form[action='{CAFE}/support-access/notifications/'] button[type=submit]")
+    clara.wait_for_url(f"{demo.url}{CAFE}/support-access/")
+    assert clara.is_checked("input[name=notify]")
+    context.close()
+
     # From My customers, "Manage" opens the session page in a new tab.
     context, stefan = log_in(browser, demo, STEFAN)
     stefan.goto(f"{demo.url}/o/bergwerk/customers/")
@@ -112,6 +121,7 @@ def test_management_session_with_banner_grant_limits_timeout_and_audit(demo: Ser
     assert CUSTOMER in text and PARTNER in text and FIRST_REASON in text
     assert banner.locator(f"form[action='/sessions/{first}/end/'] button[type=submit]").is_visible()
     shoot(page, "management-session-banner")
+    assert link_in(demo, CLARA, rf"{re.escape(demo.url)}{CAFE}/sessions/", about=FIRST_REASON)  # the café is told
 
     # Only what the grant allows: no ordering button, and the pages outside the grant are refused.
     page.goto(f"{demo.url}{CAFE}/products/")
@@ -157,7 +167,6 @@ def test_management_session_with_banner_grant_limits_timeout_and_audit(demo: Ser
     shoot(clara, "management-sessions-customer")
 
     # … and the partner's activity in its audit log: who, for which partner, in which session.
-    clara.set_viewport_size({"width": 1800, "height": 900})  # the log is wide: partner and session columns
     clara.goto(f"{demo.url}{CAFE}/audit/")
     clara.select_option("select[name=partner]", "any")
     clara.wait_for_url(re.compile(r".*partner=any.*"))
@@ -170,6 +179,8 @@ def test_management_session_with_banner_grant_limits_timeout_and_audit(demo: Ser
     assert rows.filter(has_text="management_session.started").count() >= 2
     for index in range(rows.count()):  # the filter shows partner (and support) activity only
         assert PARTNER in rows.nth(index).inner_text() or OPERATOR in rows.nth(index).inner_text()
+    # The log is wider than the page: show its right-hand side, with the partner and session columns.
+    clara.locator("#audit-rows .table-wrap").evaluate("wrap => { wrap.scrollLeft = wrap.scrollWidth; }")
     shoot(clara, "customer-audit-partner-activity")
 
     # The export carries the same entries with partner and session.
@@ -186,6 +197,13 @@ def test_management_session_with_banner_grant_limits_timeout_and_audit(demo: Ser
     assert WEBSITE in " ".join(mine[0])
     assert {e[14] for e in entries if e[3] == "management_session.started"} >= {str(first), str(second)}
     assert all(e[13] for e in entries)  # partner activity only, as filtered on the page
+
+    # The session number leads to everything done in that session.
+    clara.locator(f"#audit-rows a:text-is('#{first}')").first.click()
+    clara.wait_for_url(re.compile(rf".*session={first}\b.*"))
+    in_session = clara.locator("#audit-rows tbody tr")
+    assert in_session.filter(has_text="org.updated").count() == 1
+    assert in_session.count() == 3  # started, the change, ended
     context.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -176,7 +176,9 @@ def _support_page(request: HttpRequest, form: SupportAccessForm | None = None) -
 @require_perm(Perm.ORG_VIEW)
 def support_access(request: HttpRequest) -> HttpResponse:
     """Support access in force and its history, the VIP code, the session emails; the grant form for
-    members with ``providers.manage``."""
+    members with ``providers.manage``. The customer's own business: not shown inside a management session."""
+    if request.access.delegated:  # type: ignore[attr-defined]
+        raise Http404
     return _support_page(request)
 
 

@@ -85,6 +85,9 @@ def test_a_session_without_scopes_shows_the_customer_read_only(session_client, p
     assert client.get(f"/o/{acme.slug}/settings/").status_code == 403
     assert client.post(f"/o/{acme.slug}/members/invite/", {"email": "x@y.test", "role": "member"}).status_code == 403
     assert client.get(f"/o/{acme.slug}/orders/").status_code == 403
+    # Support access is the customer's own business: neither in the menu nor reachable in a session.
+    assert f'href="/o/{acme.slug}/support-access/"' not in overview
+    assert client.get(f"/o/{acme.slug}/support-access/").status_code == 404
 
 
 def test_a_member_in_a_session_has_only_the_delegated_permissions(session_client, partner, staff, acme):

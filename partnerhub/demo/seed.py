@@ -151,6 +151,10 @@ def seed() -> bool:
         contact=_user("info@alpenblick.demo.partnerhub.test", "Anna Alpenblick", "de"),
     )
 
+    from partnerhub.customers.demo import seed_customers
+
+    seed_customers(partner=partner, owner=petra)
+
     from partnerhub.partners.demo import seed_partner_program
 
     seed_partner_program(operator_staff=olivia, partner=partner, partner_owner=petra, applicant=rila, applicant_user=ivan)

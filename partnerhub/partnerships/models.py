@@ -303,9 +303,11 @@ class CustomValue(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prop", "customer"], name="one_value_per_property_and_customer")]
         indexes = [
-            models.Index(fields=["prop", "text"], name="custom_value_text"),
-            models.Index(fields=["prop", "number"], name="custom_value_number"),
-            models.Index(fields=["prop", "date"], name="custom_value_date"),
+            # (value, customer): the keyset order of My customers sorted by a custom column.
+            models.Index(fields=["prop", "text", "customer"], name="custom_value_text"),
+            models.Index(fields=["prop", "number", "customer"], name="custom_value_number"),
+            models.Index(fields=["prop", "date", "customer"], name="custom_value_date"),
+            models.Index(fields=["prop", "boolean", "customer"], name="custom_value_boolean"),
         ]
 
     def __str__(self) -> str:

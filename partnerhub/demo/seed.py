@@ -157,7 +157,9 @@ def seed() -> bool:
 
     from partnerhub.partners.demo import seed_partner_program
 
-    seed_partner_program(operator_staff=olivia, partner=partner, partner_owner=petra, applicant=rila, applicant_user=ivan)
+    seed_partner_program(
+        operator_staff=olivia, partner=partner, partner_owner=petra, applicant=rila, applicant_user=ivan
+    )
 
     from partnerhub.delegation.demo import seed_delegation
 

@@ -271,6 +271,9 @@ CHANNELS = {
     "portal": ("html", "partner"),
     "browser": ("html", "member"),
 }
+# The API key and the browser without a session differ from "api" and "portal" by the way in only:
+# they run with the first scope set, which keeps the whole matrix near a minute.
+LIGHT_CHANNELS = ("key", "browser")
 
 
 def expected(cell: Cell, action: Action, channel: str, product: str | None, *, session: bool) -> int | str:
@@ -406,6 +409,8 @@ def test_authorization_matrix(universe: Universe, django_capture_on_commit_callb
             clients[(kind, channel)] = client
     for cell in cells():
         for channel in CHANNELS:
+            if channel in LIGHT_CHANNELS and cell.scopes == "empty":
+                continue
             count, found = run_http(universe, cell, channel, clients, django_capture_on_commit_callbacks)
             n += count
             problems += found

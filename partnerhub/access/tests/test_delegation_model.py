@@ -365,12 +365,12 @@ class DelegationMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_customer_answers_like_the_model(self) -> None:
-        """Cheap, every step: seeing each customer, for every staff member."""
+        """Cheap, every step: every staff member seeing one customer (each in turn)."""
+        c = STEP_COUNT[0] % CUSTOMERS
         for s in range(STAFF):
-            for c in range(CUSTOMERS):
-                got = may(self.users[s], Perm.ORG_VIEW, self.customers[c])
-                assert got == self.model.may(str(s), Perm.ORG_VIEW, c, None), (s, c, self.model)
-                ALLOWED[0] += got
+            got = may(self.users[s], Perm.ORG_VIEW, self.customers[c])
+            assert got == self.model.may(str(s), Perm.ORG_VIEW, c, None), (s, c, self.model)
+            ALLOWED[0] += got
 
 
 def test_the_rule_follows_the_model(db: Any) -> None:

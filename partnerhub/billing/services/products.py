@@ -106,7 +106,7 @@ def add_customer_product(
 
 def change_quantity(actor: Actor, *, customer_product: CustomerProduct, quantity: int) -> CustomerProduct:
     """Members with products.manage set the quantity of an absolute licence (more units: billing.order too)."""
-    require(actor, Perm.PRODUCTS_MANAGE, customer_product.org)
+    require(actor, Perm.PRODUCTS_MANAGE, customer_product.org, product=customer_product)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise ServiceError(_("Enter a quantity between 1 and %(max)s.") % {"max": MAX_QUANTITY})
     with transaction.atomic():
@@ -174,7 +174,7 @@ def cancel_customer_product(
     if immediately:
         require_operator(actor, OPERATOR_BILLING)
     else:
-        require(actor, Perm.PRODUCTS_MANAGE, customer_product.org)
+        require(actor, Perm.PRODUCTS_MANAGE, customer_product.org, product=customer_product)
     with transaction.atomic():
         cp = _locked(customer_product)
         if cp.status == ProductStatus.CANCELLED:
@@ -192,7 +192,7 @@ def cancel_customer_product(
 
 def resume_customer_product(actor: Actor, *, customer_product: CustomerProduct) -> CustomerProduct:
     """Customers (products.manage) withdraw a cancellation before the term ends."""
-    require(actor, Perm.PRODUCTS_MANAGE, customer_product.org)
+    require(actor, Perm.PRODUCTS_MANAGE, customer_product.org, product=customer_product)
     with transaction.atomic():
         cp = _locked(customer_product)
         if not cp.cancel_at_term_end or cp.status == ProductStatus.CANCELLED:
@@ -212,7 +212,7 @@ def convert_trial(
 ) -> Order:
     """Members with billing.order turn a trial into a paid product: an order at current prices,
     the product active with its renewal date, the invoice and the confirmation email."""
-    require(actor, Perm.BILLING_ORDER, customer_product.org)
+    require(actor, Perm.BILLING_ORDER, customer_product.org, product=customer_product)
     cp = customer_product
     if currency is None:
         line = cp.order_line

@@ -116,6 +116,8 @@ class Access:
     session_id: int | None = None
     # Restricted grants: the customer product ids the partner may act on (None: all of them).
     product_ids: frozenset[int] | None = None
+    # Full grants: the customer products restricted grants of other partners name (not this one's).
+    excluded_product_ids: frozenset[int] = frozenset()
     mode: str | None = None
     payment_means: str | None = None
 
@@ -129,7 +131,11 @@ class Access:
     def allows(self, perm: Perm, product_id: int | None = None) -> bool:
         if perm not in self.perms:
             return False
-        return product_id is None or self.product_ids is None or product_id in self.product_ids
+        if product_id is None:
+            return True
+        if product_id in self.excluded_product_ids:
+            return False
+        return self.product_ids is None or product_id in self.product_ids
 
 
 NO_ACCESS = Access()
@@ -210,8 +216,11 @@ def _rule_sql_text(with_product: bool) -> str:
     m, o = Membership._meta.db_table, Organisation._meta.db_table
     p, g = Partnership._meta.db_table, Grant._meta.db_table
     gp, a, s = GrantProduct._meta.db_table, StaffAssignment._meta.db_table, SupportAccess._meta.db_table
+    # A restricted grant covers the products it names; a full grant every product no restricted grant
+    # names (a product is managed by at most one partner).
     product = (
-        f"EXISTS (SELECT 1 FROM {gp} gp WHERE gp.grant_id = g.id AND gp.customer_product_id = %s)"  # noqa: S608
+        f"CASE WHEN g.mode = 'full' THEN NOT EXISTS (SELECT 1 FROM {gp} gp WHERE gp.customer_product_id = %s) "  # noqa: S608
+        f"ELSE EXISTS (SELECT 1 FROM {gp} gp WHERE gp.grant_id = g.id AND gp.customer_product_id = %s) END"
         if with_product
         else "FALSE"
     )
@@ -294,7 +303,7 @@ def _rule_rows(user: User, org_id: int, product_id: int | None) -> list[tuple[An
     conn = connections[DEFAULT_DB_ALIAS]
     now: Any = timezone.now()
     with_product = product_id is not None
-    params = [user.pk, org_id, *([product_id] if with_product else []), user.pk, org_id, now, user.pk, org_id, now]
+    params = [user.pk, org_id, *([product_id] * 2 if with_product else []), user.pk, org_id, now, user.pk, org_id, now]
     if conn.vendor == "sqlite" and not conn.queries_logged:
         # The rule runs on every request: on SQLite, skip the backend's per-statement placeholder
         # rewriting (half the cost of the check) by running the prepared form on the driver itself.
@@ -320,7 +329,7 @@ def _row_allows(row: tuple[Any, ...], perm: Perm, product_id: int | None) -> boo
     if branch == PARTNER:
         if Perm.PARTNER_CUSTOMERS_ADMINISTER not in own or (row[10] and not row[11]):
             return False
-        if mode != "full" and (perm in PAYMENT_PERMS or (product_id is not None and not row[12])):
+        if (mode != "full" and perm in PAYMENT_PERMS) or (product_id is not None and not row[12]):
             return False
     elif Perm.OPERATOR_SUPPORT_ACCESS not in own:
         return False
@@ -350,7 +359,7 @@ def may(
         access = _key_narrows(_branch_access(row), row, org_id, api_key)
         if perm not in access.perms:
             continue
-        if row[0] == PARTNER and product_id is not None and row[6] != "full" and not row[12]:
+        if row[0] == PARTNER and product_id is not None and not row[12]:
             continue
         return True
     return False
@@ -372,10 +381,16 @@ def _restricted_products(partnership_id: int) -> frozenset[int]:
     )
 
 
-def _with_products(access: Access) -> Access:
+def _with_products(access: Access, org_id: int) -> Access:
     if access.via == PARTNER and access.mode != "full" and access.product_ids is None:
         # A restricted grant: load the granted products (only now that the branch holds).
         return replace(access, product_ids=_restricted_products(access.partnership_id or 0))
+    if access.via == PARTNER and access.mode == "full":
+        # A full grant: every product but those another partner's restricted grant names.
+        from partnerhub.partnerships.models import GrantProduct
+
+        taken = GrantProduct.objects.filter(customer_product__org_id=org_id)
+        return replace(access, excluded_product_ids=frozenset(taken.values_list("customer_product_id", flat=True)))
     return access
 
 
@@ -417,7 +432,7 @@ def access_for(
                 continue
             if access.via == PARTNER and row[8] != session.partnership_id:
                 continue
-            return _with_products(replace(access, session_id=session.pk))
+            return _with_products(replace(access, session_id=session.pk), org.pk)
         return NO_ACCESS
     best = NO_ACCESS
     for row in rows:
@@ -428,7 +443,7 @@ def access_for(
             return access
         if delegated and not best:
             best = access
-    return _with_products(best) if best else NO_ACCESS
+    return _with_products(best, org.pk) if best else NO_ACCESS
 
 
 def perms_for(
@@ -567,4 +582,6 @@ def products_for(user: User, customer: Organisation, perm: Perm, *, access: Acce
     rows = CustomerProduct.objects.filter(org_id=customer.pk)
     if access.product_ids is not None:
         rows = rows.filter(pk__in=access.product_ids)
+    if access.excluded_product_ids:
+        rows = rows.exclude(pk__in=access.excluded_product_ids)
     return rows

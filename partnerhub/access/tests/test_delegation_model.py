@@ -97,11 +97,15 @@ class Model:
         staff = self.staff[s]
         return None if staff.limited and c not in staff.assigned else link
 
-    @staticmethod
-    def covers(link: Link, perm: Perm, product: int | None) -> bool:
+    def covers(self, p: int, c: int, link: Link, perm: Perm, product: int | None) -> bool:
         if perm != Perm.ORG_VIEW and perm not in link.scopes:
             return False
-        return link.mode == "full" or (perm not in PAYMENT and (product is None or product in link.products))
+        if link.mode == "full":
+            # Every product but those another partner's (restricted) grant names: one manager per product.
+            return product is None or not any(
+                product in other.products for (q, d), other in self.links.items() if d == c and q != p
+            )
+        return perm not in PAYMENT and (product is None or product in link.products)
 
     def may(self, who: str, perm: Perm, c: int, product: int | None) -> bool:
         if who == "support":
@@ -110,13 +114,13 @@ class Model:
         s = int(who)
         if s == 3 and c == 0 and perm in MEMBER_OWN:
             return True
-        return any((link := self.reaches(s, p, c)) and self.covers(link, perm, product) for p in range(PARTNERS))
+        return any((link := self.reaches(s, p, c)) and self.covers(p, c, link, perm, product) for p in range(PARTNERS))
 
     def customers(self, s: int, p: int, perm: Perm | None) -> set[int]:
         found = set()
         for c in range(CUSTOMERS):
             link = self.reaches(s, p, c)
-            if link and (perm is None or self.covers(link, perm, None)):
+            if link and (perm is None or self.covers(p, c, link, perm, None)):
                 found.add(c)
         return found
 

@@ -173,3 +173,24 @@ def test_inside_a_session_the_own_role_neither_ranks_nor_leaves(partner, staff, 
     with pytest.raises(ServiceError):
         leave_organisation(inside, org=acme)
     assert Membership.objects.filter(user=staff, org=acme).exists()
+
+
+def test_a_product_is_managed_by_one_partner_only(partner, staff, acme):
+    """A full partner manages every product but those a restricted grant hands to another partner."""
+    other = Organisation.objects.create(name="Other IT", slug="other-it", is_partner=True)
+    other_staff = make_user("staff@other.test")
+    add_member(other_staff, other, Role.MEMBER, [Perm.PARTNER_CUSTOMERS_ADMINISTER.value])
+    link(partner, acme, scopes=[Perm.PRODUCTS_MANAGE])
+    restricted = link(other, acme, scopes=[Perm.PRODUCTS_MANAGE], mode="restricted")
+    handed, kept = customer_product(acme), customer_product(acme)
+    GrantProduct.objects.create(grant=restricted.grant, customer_product=handed)
+
+    assert may(other_staff, Perm.PRODUCTS_MANAGE, acme, handed)
+    assert not may(staff, Perm.PRODUCTS_MANAGE, acme, handed)
+    assert may(staff, Perm.PRODUCTS_MANAGE, acme, kept)
+    assert not may(other_staff, Perm.PRODUCTS_MANAGE, acme, kept)
+
+    full = access_for(staff, acme)
+    assert not full.allows(Perm.PRODUCTS_MANAGE, handed.pk)
+    assert full.allows(Perm.PRODUCTS_MANAGE, kept.pk)
+    assert list(products_for(staff, acme, Perm.PRODUCTS_MANAGE, access=full)) == [kept]

@@ -121,25 +121,32 @@ def expire_pending(*, now: datetime | None = None) -> int:
     return count
 
 
-def acting_side(actor: Actor, partnership: Partnership) -> str:
-    """Which side the actor ends for: the customer's provider managers, else the partner's administrators.
+def acting_side(actor: Actor, partnership: Partnership, side: str | None = None) -> str:
+    """Which side the actor ends for: `side` when the caller knows it (the page or API path used),
+    else the customer's provider managers before the partner's administrators.
 
     Refused with 404 when the actor sees neither organisation, 403 when they see one but hold neither
-    permission.
+    permission (on the named side).
     """
-    if holds(actor, Perm.PROVIDERS_MANAGE, partnership.customer):
+    if side in (None, "customer") and holds(actor, Perm.PROVIDERS_MANAGE, partnership.customer):
         return "customer"
-    if holds(actor, Perm.PARTNER_CUSTOMERS_ADMINISTER, partnership.partner):
+    if side in (None, "partner") and holds(actor, Perm.PARTNER_CUSTOMERS_ADMINISTER, partnership.partner):
         return "partner"
     if actor_access(actor, partnership.customer) or actor_access(actor, partnership.partner):
         raise PermissionDenied
     raise Http404
 
 
-def end_partnership(actor: Actor, partnership: Partnership, *, reason: str = "") -> Partnership:
+def end_partnership(
+    actor: Actor, partnership: Partnership, *, reason: str = "", side: str | None = None
+) -> Partnership:
     """Either side ends an active partnership (the caller checked the password): the grant stops at
-    once, products are free again, future commissions stop (``ended_at``), the other side is emailed."""
-    side = acting_side(actor, partnership)
+    once, products are free again, future commissions stop (``ended_at``), the other side is emailed.
+
+    `side` ("customer" / "partner") is the side whose page or API path was used: someone who is both
+    partner staff and a member of the customer ends for the side they acted on.
+    """
+    side = acting_side(actor, partnership, side)
     reason = (reason or "").strip()
     if len(reason) > 500:
         raise ServiceError(_("The reason can be at most 500 characters long."))

@@ -100,6 +100,19 @@ def test_the_partner_ends_and_the_customer_is_emailed(
         services.end_partnership(actor(acme_owner), ended)
 
 
+def test_someone_on_both_sides_ends_for_the_side_they_acted_on(partner, partner_admin, acme, acme_owner):
+    from conftest import add_member
+    from partnerhub.access.perms import Role
+
+    # Partner staff who are also members of the customer (seed 001: external users).
+    add_member(partner_admin, acme, Role.ADMIN)
+    partnership = services.choose_partner(actor(acme_owner), customer=acme, partner=partner, grant=FULL)
+    ended = services.end_partnership(actor(partner_admin), partnership, side="partner")
+    assert ended.ended_by_side == "partner"
+    entry = AuditEntry.objects.filter(action="partnership.ended").get()
+    assert entry.org_id == partner.pk
+
+
 def test_ending_is_refused_to_others(partner, partner_member, acme, acme_owner, acme_member, outsider):
     partnership = services.choose_partner(actor(acme_owner), customer=acme, partner=partner, grant=FULL)
     before = snapshot()

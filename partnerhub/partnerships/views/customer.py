@@ -257,7 +257,12 @@ def provider_end(request: HttpRequest, partnership_id: int) -> HttpResponse:
     form = EndForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.end_partnership(request.actor, partnership, reason=form.cleaned_data["reason"])  # type: ignore[attr-defined]
+            services.end_partnership(
+                request.actor,  # type: ignore[attr-defined]
+                partnership,
+                reason=form.cleaned_data["reason"],
+                side="customer",
+            )  # type: ignore[attr-defined]
             messages.success(
                 request, _("The partnership with %(partner)s has ended.") % {"partner": partnership.partner.name}
             )

@@ -160,7 +160,12 @@ def partner_end(request: HttpRequest, partnership_id: int) -> HttpResponse:
     form = EndForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.end_partnership(request.actor, partnership, reason=form.cleaned_data["reason"])  # type: ignore[attr-defined]
+            services.end_partnership(
+                request.actor,  # type: ignore[attr-defined]
+                partnership,
+                reason=form.cleaned_data["reason"],
+                side="partner",
+            )  # type: ignore[attr-defined]
             messages.success(request, _("The partnership with %(org)s has ended.") % {"org": partnership.customer.name})
             return _back(partnership)
         except ServiceError as exc:

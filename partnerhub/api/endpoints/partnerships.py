@@ -276,7 +276,7 @@ def end_as_customer(request: HttpRequest, org_slug: str, partnership_id: int, da
     partnership = _provider(request, partnership_id)
     _check_password(request, data.password)
     with _errors():
-        services.end_partnership(actor_of(request), partnership, reason=data.reason)
+        services.end_partnership(actor_of(request), partnership, reason=data.reason, side="customer")
     return _fresh(partnership)
 
 
@@ -510,5 +510,5 @@ def end_as_partner(request: HttpRequest, org_slug: str, partnership_id: int, dat
     partnership = _partnership(request, partnership_id)
     _check_password(request, data.password)
     with _errors():
-        services.end_partnership(actor_of(request), partnership, reason=data.reason)
+        services.end_partnership(actor_of(request), partnership, reason=data.reason, side="partner")
     return _fresh(partnership)

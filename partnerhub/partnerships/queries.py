@@ -79,13 +79,14 @@ def history(partnership: Partnership) -> QuerySet[AuditEntry]:
 
 
 def search_partners(query: str, *, exclude: Organisation) -> list[Organisation]:
-    """Partner organisations by (part of) their name, or by the exact email of one of their members."""
+    """Partner organisations listed in the directory by (part of) their name, or any partner by the
+    exact email of its contact or one of its members (someone who knows the address)."""
     query = (query or "").strip()
     if len(query) < 2 or "\x00" in query:
         return []
-    match = Q(name__icontains=query)
+    match = Q(name__icontains=query, partner_profile__listed_in_directory=True)
     if "@" in query:
-        match |= Q(memberships__user__email__iexact=query)
+        match |= Q(memberships__user__email__iexact=query) | Q(partner_profile__contact_email__iexact=query)
     rows = Organisation.objects.filter(match, is_partner=True).exclude(pk=exclude.pk).distinct()
     return list(rows.order_by("name", "id")[:SEARCH_LIMIT])
 

@@ -222,6 +222,21 @@ def test_another_partners_ids_are_not_found(client_for, partner, partner_owner, 
 
 
 def test_partner_search(client_for, partner, rival, acme_owner, acme_member):
+    from partnerhub.partners.models import PartnerProfile
+
+    # By name only partners listed in the directory are found.
+    assert client_for(acme_owner).get("/api/v1/orgs/acme/partner-search?q=licht").json() == []
+    PartnerProfile.objects.create(
+        org=rival,
+        company_name=rival.name,
+        country="CH",
+        contact_email="hello@nordlicht.test",
+        affiliate_code="nordlicht",
+        listed_in_directory=True,
+    )
     found = client_for(acme_owner).get("/api/v1/orgs/acme/partner-search?q=licht").json()
+    assert [p["slug"] for p in found] == ["nordlicht"]
+    # By the contact's exact address, listed or not.
+    found = client_for(acme_owner).get("/api/v1/orgs/acme/partner-search?q=HELLO@nordlicht.test").json()
     assert [p["slug"] for p in found] == ["nordlicht"]
     assert_problem(client_for(acme_member).get("/api/v1/orgs/acme/partner-search?q=licht"), 403)

@@ -69,6 +69,16 @@ def test_a_partner_in_a_management_session_does_not_see_the_providers(
 
 
 def test_choosing_a_partner_through_the_page(client_for, partner, partner_owner, acme, acme_owner):
+    from partnerhub.partners.models import PartnerProfile
+
+    PartnerProfile.objects.create(
+        org=partner,
+        company_name=partner.name,
+        country="AT",
+        contact_email="hello@bergwerk.test",
+        affiliate_code="bergwerk",
+        listed_in_directory=True,
+    )
     client = reauthenticated(client_for(acme_owner))
     found = client.get("/o/acme/providers/choose/", {"q": "bergw"}).content.decode()
     assert "Bergwerk IT" in found and f"?partner={partner.pk}" in found

@@ -446,6 +446,18 @@ def access_for(
     return _with_products(best, org.pk) if best else NO_ACCESS
 
 
+def partner_access(user: User, partner: Organisation, customer: Organisation) -> Access:
+    """What `user` may do on `customer` through `partner`'s grant only (never their own membership):
+    the partner's view of a customer (My customers, customer detail). Nothing when that branch fails."""
+    if not _active(user):
+        return NO_ACCESS
+    for row in _rule_rows(user, customer.pk, None):
+        if row[0] == PARTNER and row[9] == partner.pk:
+            access = _branch_access(row)
+            return _with_products(access, customer.pk) if access else NO_ACCESS
+    return NO_ACCESS
+
+
 def perms_for(
     user: User,
     org: Organisation,

@@ -5,38 +5,10 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from partnerhub.access.policy import IMPLIED_PERMS, PAYMENT_PERMS, Access
 from partnerhub.audit.models import AuditEntry
 from partnerhub.customers import values as v
 from partnerhub.orgs.models import Organisation
-from partnerhub.partnerships.models import CustomProperty, CustomValue, GrantMode, GrantProduct, Partnership
-
-
-def grant_access(partnership: Partnership) -> Access:
-    """What the partnership's grant in force delegates, in the shape ``policy.products_for`` takes.
-
-    Only called for partnerships ``managed_partnerships`` returned (the rule already held for them);
-    the permissions are the grant's scopes plus the implied ones, minus payment without full mode.
-    """
-    grant = partnership.grant
-    perms = grant.scope_set | IMPLIED_PERMS
-    restricted = grant.mode != GrantMode.FULL
-    if restricted:
-        perms -= PAYMENT_PERMS
-    product_ids = (
-        frozenset(GrantProduct.objects.filter(grant=grant).values_list("customer_product_id", flat=True))
-        if restricted
-        else None
-    )
-    return Access(
-        perms=perms,
-        via="partner",
-        partner_id=partnership.partner_id,
-        partnership_id=partnership.pk,
-        product_ids=product_ids,
-        mode=grant.mode,
-        payment_means=grant.payment_means if not restricted else None,
-    )
+from partnerhub.partnerships.models import CustomProperty, CustomValue, Partnership
 
 
 def values_of(customer: Organisation, props: list[CustomProperty]) -> list[v.Cell]:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from partnerhub.access.decorators import require_perm
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import products_for
+from partnerhub.access.policy import partner_access, products_for
 from partnerhub.billing.models import CustomerProduct, Invoice, Order
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.htmx import render_page
@@ -117,7 +117,7 @@ def _detail_context(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     org = request.org  # type: ignore[attr-defined]
     partnership = services.managed_customer(request.actor, org, customer_id)  # type: ignore[attr-defined]
     customer = partnership.customer
-    access = detail.grant_access(partnership)
+    access = partner_access(request.user, org, customer)  # type: ignore[arg-type]
     products = list(CustomerProduct.objects.filter(org=customer).select_related("product").order_by("-id"))
     covered = set(products_for(request.user, customer, Perm.ORG_VIEW, access=access).values_list("pk", flat=True))  # type: ignore[arg-type]
     props = queries.properties_of(org)

@@ -17,14 +17,14 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from partnerhub.access.perms import Perm
-from partnerhub.access.policy import products_for
+from partnerhub.access.policy import partner_access, products_for
 from partnerhub.api.endpoints import actor_of, org_of
 from partnerhub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from partnerhub.api.problems import ApiProblem
 from partnerhub.api.routing import operation
 from partnerhub.api.schemas import Body, Input
 from partnerhub.billing.models import CustomerProduct
-from partnerhub.customers import detail, exports, queries, services
+from partnerhub.customers import exports, queries, services
 from partnerhub.customers import values as v
 from partnerhub.customers.queries import Filters, PropFilter
 from partnerhub.orgs.models import Membership
@@ -235,7 +235,7 @@ def _detail(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     customer = partnership.customer
     props = queries.properties_of(partner)
     row = queries.columns_for([partnership], props)[0]
-    access = detail.grant_access(partnership)
+    access = partner_access(actor_of(request).user, partner, customer)
     covered = set(
         products_for(actor_of(request).user, customer, Perm.ORG_VIEW, access=access).values_list("pk", flat=True)
     )

@@ -262,7 +262,7 @@ def provider_end(request: HttpRequest, partnership_id: int) -> HttpResponse:
                 partnership,
                 reason=form.cleaned_data["reason"],
                 side="customer",
-            )  # type: ignore[attr-defined]
+            )
             messages.success(
                 request, _("The partnership with %(partner)s has ended.") % {"partner": partnership.partner.name}
             )

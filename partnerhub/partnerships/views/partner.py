@@ -165,7 +165,7 @@ def partner_end(request: HttpRequest, partnership_id: int) -> HttpResponse:
                 partnership,
                 reason=form.cleaned_data["reason"],
                 side="partner",
-            )  # type: ignore[attr-defined]
+            )
             messages.success(request, _("The partnership with %(org)s has ended.") % {"org": partnership.customer.name})
             return _back(partnership)
         except ServiceError as exc:

@@ -9,7 +9,8 @@ Generates one partner with `--customers` customers (its staff: owner, admin, mem
 the rest expired, revoked or ended; 80 % full, 20 % restricted), inserted with raw ``executemany`` in
 big transactions. Then it measures, alternating call by call on the same random questions, "may this
 staff member use this permission on this customer now?" answered by ``can()`` and by one hand-written
-SQL statement (membership + partnership + grant + scope, on the existing indexes), checks that both
+SQL statement (the rule's three branches: membership; partnership + grant + scope; operator support
+access, on the existing indexes, run on the driver's cursor with no framework in between), checks that both
 give the same answer every time, and prints p50/p99 of both and their ratios.
 
 SQLite: a database file in a temporary directory. PostgreSQL (when DATABASE_URL is set): a temporary
@@ -44,6 +45,7 @@ SCOPE_SETS = [
     [],
 ]
 ADMINISTER = "partner.customers.administer"
+SUPPORT = "operator.support.access"
 BATCH = 50_000
 # SQLite during generation only: no fsync, journal in memory, a big page cache, and no per-row foreign
 # key look-ups (the generator writes consistent ids). The measurement only reads.
@@ -313,11 +315,14 @@ def raw_sql(vendor: str) -> str:
     if vendor == "postgresql":
         mark = "%s"
         has_extra, administers, has_scope = "m.extra_perms ? %s", f"m.extra_perms ? '{ADMINISTER}'", "g.scopes ? %s"
+        supports, has_support_scope = f"m.extra_perms ? '{SUPPORT}'", "s.scopes ? %s"
     else:
         mark = "?"
         has_extra = "EXISTS (SELECT 1 FROM json_each(m.extra_perms) WHERE value = ?)"
         administers = f"EXISTS (SELECT 1 FROM json_each(m.extra_perms) WHERE value = '{ADMINISTER}')"
         has_scope = "EXISTS (SELECT 1 FROM json_each(g.scopes) WHERE value = ?)"
+        supports = f"EXISTS (SELECT 1 FROM json_each(m.extra_perms) WHERE value = '{SUPPORT}')"
+        has_support_scope = "EXISTS (SELECT 1 FROM json_each(s.scopes) WHERE value = ?)"
     return f"""
         SELECT EXISTS (
             SELECT 1 FROM orgs_membership m
@@ -336,6 +341,13 @@ def raw_sql(vendor: str) -> str:
                      WHERE a.membership_id = m.id AND a.customer_id = p.customer_id))
                AND ({mark} = 'org.view' OR {has_scope})
                AND (g.mode = 'full' OR {mark} <> 'billing.order')
+        ) OR EXISTS (
+            SELECT 1 FROM delegation_supportaccess s
+              JOIN orgs_membership m ON m.user_id = {mark}
+              JOIN orgs_organisation o ON o.id = m.org_id
+             WHERE s.customer_id = {mark} AND o.is_operator AND s.revoked_at IS NULL AND s.valid_until > {mark}
+               AND (m.role IN ('owner', 'admin') OR {supports})
+               AND ({mark} = 'org.view' OR {has_support_scope})
         )
     """
 
@@ -366,6 +378,7 @@ def measure(info: dict[str, Any], checks: int, seed: int = 9) -> dict[str, Any]:
 
     def raw(user: Any, perm: Perm, org: Any) -> bool:
         params = [user.pk, org.pk, perm.value, perm.value, user.pk, org.pk, now, perm.value, perm.value, perm.value]
+        params += [user.pk, org.pk, now, perm.value, perm.value]
         cursor.execute(sql, params)
         return bool(cursor.fetchone()[0])
 
@@ -409,7 +422,7 @@ def explain(user: Any, org: Any) -> None:
     with connection.cursor() as cursor:
         rule = [user.pk, org.pk, user.pk, org.pk, now, user.pk, org.pk, now]
         raw = [user.pk, org.pk, "billing.view", "billing.view", user.pk, org.pk, now]
-        raw += ["billing.view", "billing.view", "billing.view"]
+        raw += ["billing.view", "billing.view", "billing.view", user.pk, org.pk, now, "billing.view", "billing.view"]
         for name, sql, params in (("can()", _rule_sql(False), rule), ("raw SQL", raw_sql("django"), raw)):
             cursor.execute(prefix + sql, params)
             print(f"  plan of {name}:")

@@ -33,7 +33,9 @@ LOGINS = [
     Login("operator staff", "operator@demo.partnerhub.test", "Alpstream Hosting AG (operator)"),
     Login("partner owner", "owner@bergwerk.demo.partnerhub.test", "Bergwerk Digital GmbH (partner)"),
     Login("partner staff", "staff@bergwerk.demo.partnerhub.test", "Bergwerk Digital GmbH (partner)"),
+    Login("operator support", "support@demo.partnerhub.test", "Alpstream Hosting AG (support desk)"),
     Login("customer admin", "admin@sonnenschein.demo.partnerhub.test", "Café Sonnenschein (customer)"),
+    Login("applicant", "ivan@rila.demo.partnerhub.test", "Rila Soft OOD (customer, partner application)"),
     Login("affiliate", "lena@affiliate.demo.partnerhub.test", "Lena Berger Media (affiliate)"),
 ]
 

@@ -301,20 +301,24 @@ def _qmark_sql(with_product: bool) -> str:
 def _rule_rows(user: User, org_id: int, product_id: int | None) -> list[tuple[Any, ...]]:
     # One look-up of the connection (each `connection.x` goes through asgiref's Local).
     conn = connections[DEFAULT_DB_ALIAS]
-    now: Any = timezone.now()
+    uid = user.pk
     with_product = product_id is not None
-    params = [user.pk, org_id, *([product_id] * 2 if with_product else []), user.pk, org_id, now, user.pk, org_id, now]
     if conn.vendor == "sqlite" and not conn.queries_logged:
         # The rule runs on every request: on SQLite, skip the backend's per-statement placeholder
         # rewriting (half the cost of the check) by running the prepared form on the driver itself.
         # With query logging on (debug, tests counting queries) the ordinary path below is taken.
-        # Aware datetimes are stored as naive UTC text (what adapt_datetimefield_value returns).
-        params[-1] = params[-4] = now.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        # Aware datetimes are stored as naive UTC text (what adapt_datetimefield_value returns); the
+        # project always runs with USE_TZ, so the clock is read in UTC directly.
+        stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+        params: list[Any] = [uid, org_id, *([product_id] * 2 if with_product else []), uid, org_id, stamp]
+        params += [uid, org_id, stamp]
         if conn.connection is None:
             conn.ensure_connection()
         with conn.wrap_database_errors:
             rows: list[tuple[Any, ...]] = conn.connection.execute(_qmark_sql(with_product), params).fetchall()
             return rows
+    now = timezone.now()
+    params = [uid, org_id, *([product_id] * 2 if with_product else []), uid, org_id, now, uid, org_id, now]
     with conn.cursor() as cursor:
         cursor.execute(_rule_sql(with_product), params)
         return list(cursor.fetchall())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.access.perms import Perm, Role, parse_perms
+from partnerhub.core.tokens import HashedTokenMixin
 
 INVITATION_VALIDITY = timedelta(days=7)
 
@@ -80,7 +79,7 @@ class InvitationQuerySet(models.QuerySet["Invitation"]):
         return self.filter(accepted_at=None, cancelled_at=None, expires_at__gt=timezone.now())
 
 
-class Invitation(models.Model):
+class Invitation(HashedTokenMixin, models.Model):
     """A single-use, expiring invitation to join an organisation with a role."""
 
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
@@ -114,14 +113,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.org}"
-
-    @staticmethod
-    def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    @staticmethod
-    def new_token() -> str:
-        return secrets.token_urlsafe(32)
 
     @property
     def extra(self) -> frozenset[Perm]:

@@ -14,8 +14,6 @@ and a full partner manages every product no restricted grant names.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from partnerhub.access.perms import Perm, parse_perms
+from partnerhub.core.tokens import HashedTokenMixin
 
 PENDING_VALIDITY = timedelta(days=30)
 DEFAULT_GRANT_DAYS = 365
@@ -93,7 +92,7 @@ class PartnershipQuerySet(models.QuerySet["Partnership"]):
         return self.filter(status=PartnershipStatus.PENDING, expires_at__gt=timezone.now())
 
 
-class Partnership(models.Model):
+class Partnership(HashedTokenMixin, models.Model):
     partner = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="customer_partnerships")
     customer = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="partner_partnerships")
     flow = models.CharField(_("how it began"), max_length=16, choices=Flow.choices)
@@ -147,14 +146,6 @@ class Partnership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} → {self.customer} ({self.status})"
-
-    @staticmethod
-    def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    @staticmethod
-    def new_token() -> str:
-        return secrets.token_urlsafe(32)
 
     @property
     def is_pending(self) -> bool:

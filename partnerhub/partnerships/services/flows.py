@@ -308,27 +308,44 @@ def request_management(
     data = check_grant_input(customer, grant)
     check_products_free(None, data.product_ids)
     with transaction.atomic():
-        partnership = Partnership(
-            partner=partner,
-            customer=customer,
-            flow=Flow.REQUESTED,
-            origin=Flow.REQUESTED.origin,
-            message=message,
-            invited_email=email,
-            created_by=actor.user,
-        )
-        token = new_link(partnership)
-        save_new(partnership)
-        store_request(Grant.objects.create(partnership=partnership), data)
-        record(
-            actor,
-            "partnership.requested",
-            org=partner,
-            obj=partnership,
-            after={**partnership_state(partnership), "grant": grant_state(partnership.grant)},
+        partnership, token = _open_pending(
+            actor, Flow.REQUESTED, partner=partner, customer=customer, data=data, message=message, email=email
         )
         send_request(partnership, token, actor.user)
     return partnership
+
+
+def _open_pending(
+    actor: Actor,
+    flow: Flow,
+    *,
+    partner: Organisation,
+    customer: Organisation,
+    data: GrantInput,
+    message: str,
+    email: str = "",
+) -> tuple[Partnership, str]:
+    """A new pending partnership with its requested grant and emailed link, recorded on the asking side."""
+    partnership = Partnership(
+        partner=partner,
+        customer=customer,
+        flow=flow,
+        origin=flow.origin,
+        message=message,
+        invited_email=email,
+        created_by=actor.user,
+    )
+    token = new_link(partnership)
+    save_new(partnership)
+    store_request(Grant.objects.create(partnership=partnership), data)
+    record(
+        actor,
+        "partnership.requested" if flow == Flow.REQUESTED else "partnership.invited",
+        org=partner if flow == Flow.REQUESTED else customer,
+        obj=partnership,
+        after={**partnership_state(partnership), "grant": grant_state(partnership.grant)},
+    )
+    return partnership, token
 
 
 def answer_request(
@@ -374,23 +391,8 @@ def invite_partner(
     data = check_grant_input(customer, grant)
     check_products_free(None, data.product_ids)
     with transaction.atomic():
-        partnership = Partnership(
-            partner=partner,
-            customer=customer,
-            flow=Flow.INVITED,
-            origin=Flow.INVITED.origin,
-            message=message,
-            created_by=actor.user,
-        )
-        token = new_link(partnership)
-        save_new(partnership)
-        store_request(Grant.objects.create(partnership=partnership), data)
-        record(
-            actor,
-            "partnership.invited",
-            org=customer,
-            obj=partnership,
-            after={**partnership_state(partnership), "grant": grant_state(partnership.grant)},
+        partnership, token = _open_pending(
+            actor, Flow.INVITED, partner=partner, customer=customer, data=data, message=message
         )
         send_invitation(partnership, token, actor.user)
     return partnership

@@ -196,6 +196,11 @@ class AuditFilter(Input):
         None, description="Entries at or after this time (with a time zone; years 1900 to 9998)."
     )
     until: Moment | None = Field(None, description="Entries before this time (with a time zone; years 1900 to 9998).")
+    partner_only: bool = Field(False, description="Only what partners and operator support did for this organisation.")
+    partner_id: int | None = Field(None, ge=1, le=2**63 - 1, description="Only what this partner organisation did.")
+    session_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="Only what was done in this management session."
+    )
 
 
 # --- API keys ------------------------------------------------------------------------------------

@@ -26,7 +26,16 @@ router = Router(tags=["audit log"])
 def list_audit_entries(
     request: HttpRequest, org_slug: str, page: Query[PageParams], filters: Query[AuditFilter]
 ) -> Page[AuditEntryOut]:
-    entries = entries_for(org_of(request), filters=AuditFilters(action=filters.action or "", actor=filters.actor or ""))
+    entries = entries_for(
+        org_of(request),
+        filters=AuditFilters(
+            action=filters.action or "",
+            actor=filters.actor or "",
+            partner_only=filters.partner_only,
+            partner_id=filters.partner_id,
+            session_id=filters.session_id,
+        ),
+    )
     if filters.since is not None:
         entries = entries.filter(created_at__gte=filters.since)
     if filters.until is not None:

@@ -58,3 +58,24 @@ def test_an_unknown_partner_filter_is_an_error_not_a_crash(client_for, acme, acm
     assert client.get(f"/o/{acme.slug}/audit/", {"partner": "nope"}).status_code == 200
     assert client.get(f"/o/{acme.slug}/audit/export.csv", {"partner": "nope"}).status_code == 400
     assert client.get(f"/o/{acme.slug}/audit/", {"session": "x"}).status_code == 200
+
+
+def test_the_api_filters_partner_activity_like_the_page(client_for, acme, acme_owner, partner, operator_org):
+    add_entry(acme, "org.updated")
+    add_entry(acme, "member.changed", on_behalf_of_partner=partner, management_session_id=7)
+    add_entry(acme, "member.removed", on_behalf_of_partner=operator_org, management_session_id=8)
+    client = client_for(acme_owner)
+    url = f"/api/v1/orgs/{acme.slug}/audit-log"
+
+    def actions(**query) -> set[str]:
+        response = client.get(url, query)
+        assert response.status_code == 200, response.content
+        return {item["action"] for item in response.json()["items"]}
+
+    assert actions(partner_only="true") == {"member.changed", "member.removed"}
+    assert actions(partner_id=partner.pk) == {"member.changed"}
+    assert actions(session_id=8) == {"member.removed"}
+    assert "org.updated" in actions()
+    bad = client.get(url, {"session_id": "0"})
+    assert bad.status_code == 422
+    assert bad["Content-Type"] == "application/problem+json"

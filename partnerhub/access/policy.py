@@ -300,46 +300,48 @@ def _qmark_sql(with_product: bool) -> str:
     return _rule_sql(with_product).replace("%s", "?")
 
 
-def _rule_rows(user: User, org_id: int, product_id: int | None) -> list[tuple[Any, ...]]:
-    # One look-up of the connection (each `connection.x` goes through asgiref's Local).
+def _sqlite_driver() -> Any | None:
+    """The connection whose driver runs the rule's prepared statements directly, or None.
+
+    The rule runs on every request: on SQLite this skips the backend's per-statement placeholder
+    rewriting (half the cost of a check). Only on SQLite and with query logging off (debug pages and
+    tests that count queries take the ordinary path). One look-up of the connection: each
+    ``connection.x`` goes through asgiref's ``Local``.
+    """
     conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "sqlite" or conn.queries_logged:
+        return None
+    if conn.connection is None:
+        conn.ensure_connection()
+    return conn
+
+
+def _sqlite_now() -> str:
+    """Now as SQLite stores aware datetimes: naive UTC text (what adapt_datetimefield_value returns);
+    the project always runs with USE_TZ, so the clock is read in UTC directly."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _driver_rows(conn: Any, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with conn.wrap_database_errors:
+        rows: list[tuple[Any, ...]] = conn.connection.execute(sql, params).fetchall()
+    return rows
+
+
+def _rule_rows(user: User, org_id: int, product_id: int | None) -> list[tuple[Any, ...]]:
     uid = user.pk
     with_product = product_id is not None
-    if conn.vendor == "sqlite" and not conn.queries_logged:
-        # The rule runs on every request: on SQLite, skip the backend's per-statement placeholder
-        # rewriting (half the cost of the check) by running the prepared form on the driver itself.
-        # With query logging on (debug, tests counting queries) the ordinary path below is taken.
-        # Aware datetimes are stored as naive UTC text (what adapt_datetimefield_value returns); the
-        # project always runs with USE_TZ, so the clock is read in UTC directly.
-        stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
-        params: list[Any] = [uid, org_id, *([product_id] * 2 if with_product else []), uid, org_id, stamp]
-        params += [uid, org_id, stamp]
-        if conn.connection is None:
-            conn.ensure_connection()
-        with conn.wrap_database_errors:
-            rows: list[tuple[Any, ...]] = conn.connection.execute(_qmark_sql(with_product), params).fetchall()
-            return rows
+    products = [product_id] * 2 if with_product else []
+    driver = _sqlite_driver()
+    if driver is not None:
+        stamp = _sqlite_now()
+        return _driver_rows(
+            driver, _qmark_sql(with_product), [uid, org_id, *products, uid, org_id, stamp, uid, org_id, stamp]
+        )
     now = timezone.now()
-    params = [uid, org_id, *([product_id] * 2 if with_product else []), uid, org_id, now, uid, org_id, now]
-    with conn.cursor() as cursor:
-        cursor.execute(_rule_sql(with_product), params)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_rule_sql(with_product), [uid, org_id, *products, uid, org_id, now, uid, org_id, now])
         return list(cursor.fetchall())
-
-
-def _row_allows(row: tuple[Any, ...], perm: Perm, product_id: int | None) -> bool:
-    """:func:`_branch_access` for one permission, without building an :class:`Access` (the hot path)."""
-    branch, role, extra, is_partner, is_operator, scopes, mode = row[:7]
-    own = role_perms(role, _json_list(extra), is_partner=bool(is_partner), is_operator=bool(is_operator))
-    if branch == MEMBER:
-        return perm in own
-    if branch == PARTNER:
-        if Perm.PARTNER_CUSTOMERS_ADMINISTER not in own or (row[10] and not row[11]):
-            return False
-        if (mode != "full" and perm in PAYMENT_PERMS) or (product_id is not None and not row[12]):
-            return False
-    elif Perm.OPERATOR_SUPPORT_ACCESS not in own:
-        return False
-    return perm in _scope_perms(_json_list(scopes))
 
 
 def _holds_sql(perm: Perm, role: str, extra: str, org: str) -> str:
@@ -355,7 +357,7 @@ def _holds_sql(perm: Perm, role: str, extra: str, org: str) -> str:
 @lru_cache(maxsize=128)
 def _may_sql(perm: Perm, with_product: bool) -> str:
     """The yes/no question for one permission as one SQLite statement (``?`` placeholders): the same
-    rule as :func:`_rule_sql` + :func:`_row_allows`, decided inside the statement so that it stops at
+    rule as :func:`_rule_sql` + :func:`_branch_access`, decided inside the statement so that it stops at
     the first branch that holds. Parameters: user, customer, [product, product,] user, customer, now,
     user, customer, now."""
     from partnerhub.delegation.models import SupportAccess
@@ -405,20 +407,16 @@ def _may_sql(perm: Perm, with_product: bool) -> str:
 def _may_sqlite(user_id: int, perm: Perm, org_id: int, product_id: int | None) -> bool | None:
     """:func:`may` in one SQLite statement, or None when the ordinary path must answer (another
     database, or query logging on: debug pages and tests that count queries see the ordinary one)."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    if conn.vendor != "sqlite" or conn.queries_logged:
+    driver = _sqlite_driver()
+    if driver is None:
         return None
-    stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    stamp = _sqlite_now()
     params: list[Any] = [user_id, org_id]
     if perm in DELEGABLE_PERMS or perm in IMPLIED_PERMS:
         # The product placeholders close the partner branch, after its user, customer and clock.
         params += [user_id, org_id, stamp, *([product_id, product_id] if product_id is not None else [])]
         params += [user_id, org_id, stamp]
-    if conn.connection is None:
-        conn.ensure_connection()
-    with conn.wrap_database_errors:
-        row = conn.connection.execute(_may_sql(perm, product_id is not None), params).fetchone()
-    return bool(row[0])
+    return bool(_driver_rows(driver, _may_sql(perm, product_id is not None), params)[0][0])
 
 
 def may(
@@ -441,10 +439,7 @@ def may(
         answer = _may_sqlite(user.pk, perm, org_id, product_id)
         if answer is not None:
             return answer
-    rows = _rule_rows(user, org_id, product_id)
-    if api_key is None:
-        return any(_row_allows(row, perm, product_id) for row in rows)
-    for row in rows:
+    for row in _rule_rows(user, org_id, product_id):
         access = _key_narrows(_branch_access(row), row, org_id, api_key)
         if perm not in access.perms:
             continue

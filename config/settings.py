@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "partnerhub.partnerships",
     "partnerhub.delegation",
     "partnerhub.customers",
+    "partnerhub.affiliates",
+    "partnerhub.commissions",
     "partnerhub.demo",
 ]
 

@@ -109,6 +109,10 @@ ROLE_OPERATOR_PERMS: dict[Role, frozenset[Perm]] = {
     Role.MEMBER: frozenset(),
 }
 
+# What an organisation that is an affiliate but not a partner holds of the partner side (DESIGN §7):
+# the portal (referral link, commissions, payouts), nothing about customers.
+AFFILIATE_PERMS: frozenset[Perm] = frozenset({Perm.PARTNER_PORTAL_MANAGE})
+
 ROLE_RANK: dict[Role, int] = {Role.MEMBER: 0, Role.ADMIN: 1, Role.OWNER: 2}
 
 

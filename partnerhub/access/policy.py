@@ -50,6 +50,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from partnerhub.access.perms import (
+    AFFILIATE_PERMS,
     ROLE_OPERATOR_PERMS,
     ROLE_PARTNER_PERMS,
     ROLE_PERMS,
@@ -144,7 +145,9 @@ NO_ACCESS = Access()
 
 
 @lru_cache(maxsize=512)
-def _role_perms(role: str, extra: frozenset[str], is_partner: bool, is_operator: bool) -> frozenset[Perm]:
+def _role_perms(
+    role: str, extra: frozenset[str], is_partner: bool, is_operator: bool, is_affiliate: bool = False
+) -> frozenset[Perm]:
     held = Role(role)
     perms = set(ROLE_PERMS[held])
     sides = {"own"}
@@ -154,22 +157,37 @@ def _role_perms(role: str, extra: frozenset[str], is_partner: bool, is_operator:
     if is_operator:
         perms |= ROLE_OPERATOR_PERMS[held]
         sides.add("operator")
-    perms |= {p for p in parse_perms(extra) if p.side in sides}
+    extras = parse_perms(extra)
+    perms |= {p for p in extras if p.side in sides}
+    if is_affiliate and not is_partner:
+        # An affiliate-only organisation runs its referral link, commissions and payouts (DESIGN §7):
+        # of the partner side it holds only the portal, as the role or extras carry it.
+        perms |= ROLE_PARTNER_PERMS[held] & AFFILIATE_PERMS
+        perms |= extras & AFFILIATE_PERMS
     return frozenset(perms)
 
 
-def role_perms(role: str, extra: Iterable[str], *, is_partner: bool, is_operator: bool) -> frozenset[Perm]:
+def role_perms(
+    role: str, extra: Iterable[str], *, is_partner: bool, is_operator: bool, is_affiliate: bool = False
+) -> frozenset[Perm]:
     """A membership's own permissions: the role's set, its side sets, and the extra permissions.
 
-    Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator.
+    Extra permissions count only on their own side: partner.* on a partner, operator.* on the operator;
+    an affiliate that is not a partner holds ``partner.portal.manage`` only.
     """
-    return _role_perms(role, frozenset(extra), bool(is_partner), bool(is_operator))
+    return _role_perms(role, frozenset(extra), bool(is_partner), bool(is_operator), bool(is_affiliate))
 
 
 def membership_perms(membership: Membership) -> frozenset[Perm]:
     """The permissions one membership carries on its organisation."""
     org = membership.org
-    return role_perms(membership.role, membership.extra_perms, is_partner=org.is_partner, is_operator=org.is_operator)
+    return role_perms(
+        membership.role,
+        membership.extra_perms,
+        is_partner=org.is_partner,
+        is_operator=org.is_operator,
+        is_affiliate=org.is_affiliate,
+    )
 
 
 def _active(user: User) -> bool:
@@ -227,18 +245,18 @@ def _rule_sql_text(with_product: bool) -> str:
         else "FALSE"
     )
     # Columns: branch, role, extra, on partner org, on operator org, scopes, mode, means, partnership,
-    # acting org, limited to assigned customers, assigned, product granted, membership org.
+    # acting org, limited to assigned customers, assigned, product granted, membership org, on affiliate org.
     # Only table names from the models are interpolated; every value is a parameter.
     return f"""
         SELECT 'member', m.role, m.extra_perms, o.is_partner, o.is_operator, NULL, NULL, NULL, NULL, NULL,
-               FALSE, FALSE, FALSE, m.org_id
+               FALSE, FALSE, FALSE, m.org_id, o.is_affiliate
           FROM {m} m JOIN {o} o ON o.id = m.org_id
          WHERE m.user_id = %s AND m.org_id = %s
         UNION ALL
         SELECT 'partner', m.role, m.extra_perms, o.is_partner, o.is_operator, g.scopes, g.mode,
                g.payment_means, p.id, p.partner_id, m.assigned_customers_only,
                EXISTS (SELECT 1 FROM {a} a WHERE a.membership_id = m.id AND a.customer_id = p.customer_id),
-               {product}, m.org_id
+               {product}, m.org_id, o.is_affiliate
           FROM {p} p
           JOIN {g} g ON g.partnership_id = p.id
           JOIN {m} m ON m.org_id = p.partner_id AND m.user_id = %s
@@ -246,7 +264,7 @@ def _rule_sql_text(with_product: bool) -> str:
          WHERE p.customer_id = %s AND p.status = 'active' AND g.revoked_at IS NULL AND g.valid_until > %s
         UNION ALL
         SELECT 'support', m.role, m.extra_perms, o.is_partner, o.is_operator, s.scopes, NULL, NULL, NULL,
-               o.id, FALSE, FALSE, FALSE, m.org_id
+               o.id, FALSE, FALSE, FALSE, m.org_id, o.is_affiliate
           FROM {s} s
           JOIN {m} m ON m.user_id = %s
           JOIN {o} o ON o.id = m.org_id
@@ -258,7 +276,13 @@ def _branch_access(row: tuple[Any, ...], product_ids: frozenset[int] | None = No
     """One row of the rule statement as the access it gives (empty when the branch does not hold)."""
     branch, role, extra, is_partner, is_operator, scopes, mode, means, partnership_id, acting_id = row[:10]
     limited, assigned, _product_ok, _org = row[10:14]
-    own = role_perms(role, _json_list(extra), is_partner=bool(is_partner), is_operator=bool(is_operator))
+    own = role_perms(
+        role,
+        _json_list(extra),
+        is_partner=bool(is_partner),
+        is_operator=bool(is_operator),
+        is_affiliate=bool(row[14]) if len(row) > 14 else False,
+    )
     if branch == MEMBER:
         return Access(perms=own, via=MEMBER)
     if branch == PARTNER:
@@ -348,6 +372,8 @@ def _holds_sql(perm: Perm, role: str, extra: str, org: str) -> str:
     """SQL that is true when the membership (`role`, `extra` columns) on `org` carries `perm`: the
     role → permission tables of ``perms.py`` written out, extra permissions only on their own side."""
     side = {"own": "1", "partner": f"{org}.is_partner", "operator": f"{org}.is_operator"}[perm.side]
+    if perm in AFFILIATE_PERMS:
+        side = f"({org}.is_partner OR {org}.is_affiliate)"
     table = {"own": ROLE_PERMS, "partner": ROLE_PARTNER_PERMS, "operator": ROLE_OPERATOR_PERMS}[perm.side]
     roles = ", ".join(f"'{r.value}'" for r in Role if perm in table[r]) or "NULL"
     extra_has = f"EXISTS (SELECT 1 FROM json_each({extra}) WHERE value = '{perm.value}')"  # noqa: S608
@@ -589,10 +615,10 @@ def visible_orgs(user: User, perm: Perm = Perm.ORG_VIEW, *, api_key: ApiKey | No
         rows = rows.filter(org_id=api_key.org_id)
     ids = [
         org_id
-        for org_id, role, extra, is_partner, is_operator in rows.values_list(
-            "org_id", "role", "extra_perms", "org__is_partner", "org__is_operator"
+        for org_id, role, extra, is_partner, is_operator, is_affiliate in rows.values_list(
+            "org_id", "role", "extra_perms", "org__is_partner", "org__is_operator", "org__is_affiliate"
         )
-        if perm in role_perms(role, extra, is_partner=is_partner, is_operator=is_operator)
+        if perm in role_perms(role, extra, is_partner=is_partner, is_operator=is_operator, is_affiliate=is_affiliate)
     ]
     return Organisation.objects.filter(pk__in=ids)
 

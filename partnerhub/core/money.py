@@ -51,6 +51,16 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(exponent(currency), rounding=ROUND_HALF_UP)
 
 
+def to_minor(amount: Decimal, currency: str) -> int:
+    """`amount` rounded half-up to the minor unit, as an integer count of that unit (12.345 CHF → 1235)."""
+    return int(round_money(amount, currency).scaleb(MINOR_UNITS[currency]))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """An integer count of the minor unit as a Decimal amount (1235 CHF → Decimal("12.35"))."""
+    return (Decimal(int(minor)).scaleb(-MINOR_UNITS[currency])).quantize(exponent(currency))
+
+
 def parse_amount(value: str | int | Decimal) -> Decimal:
     """A Decimal from user or API input; floats are refused, bad text raises ValueError."""
     if isinstance(value, float):

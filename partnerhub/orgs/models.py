@@ -24,6 +24,8 @@ class Organisation(models.Model):
     is_operator = models.BooleanField(_("operator"), default=False)
     # Set when the operator approves a partner application (partner program area).
     is_partner = models.BooleanField(_("partner"), default=False)
+    # Set when the organisation's affiliate account is approved (affiliates area, DESIGN §7).
+    is_affiliate = models.BooleanField(_("affiliate"), default=False)
     country = models.CharField(_("country"), max_length=2, blank=True)
     website = models.URLField(_("website"), blank=True)
     billing_email = models.EmailField(_("billing email"), blank=True)

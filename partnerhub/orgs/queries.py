@@ -25,7 +25,13 @@ def ordered(perms: Iterable[Perm]) -> list[Perm]:
 
 def role_perms(org: Organisation, role: Role, extra: Iterable[Perm] = ()) -> frozenset[Perm]:
     """What a membership with `role` (and `extra`) would hold on `org`, by the one access rule."""
-    return policy.role_perms(role, [str(p) for p in extra], is_partner=org.is_partner, is_operator=org.is_operator)
+    return policy.role_perms(
+        role,
+        [str(p) for p in extra],
+        is_partner=org.is_partner,
+        is_operator=org.is_operator,
+        is_affiliate=org.is_affiliate,
+    )
 
 
 def membership_of(user: User, org: Organisation) -> Membership | None:

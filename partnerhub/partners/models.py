@@ -17,6 +17,11 @@ from partnerhub.core.money import amount_field, currency_field
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 
 
+class AttributionModel(models.TextChoices):
+    FIRST_CLICK = "first", _("First click")
+    LAST_CLICK = "last", _("Last click")
+
+
 class Program(models.Model):
     """One partner program per installation, run by the operator organisation."""
 
@@ -34,6 +39,40 @@ class Program(models.Model):
     partner_affiliate_exclusive = models.BooleanField(_("partner and affiliate are exclusive"), default=False)
     # Owners of partner organisations must protect their account with an authenticator app (accounts.mfa).
     partner_owner_mfa = models.BooleanField(_("partner owners must use two-factor authentication"), default=False)
+
+    # Affiliate tracking (DESIGN §7).
+    affiliate_auto_approve = models.BooleanField(_("approve affiliate applications automatically"), default=False)
+    attribution_window_days = models.PositiveIntegerField(
+        _("attribution window (days)"), default=60, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    attribution_model = models.CharField(
+        _("attribution"), max_length=8, choices=AttributionModel.choices, default=AttributionModel.LAST_CLICK
+    )
+    # Clicks from one source on one link within this many minutes count once.
+    click_dedupe_minutes = models.PositiveIntegerField(
+        _("repeated clicks count once within (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+    )
+    # Affiliate commissions only for this many months after the signup (empty: for as long as the customer pays).
+    affiliate_months = models.PositiveIntegerField(
+        _("affiliate commission for the first months only"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+
+    # Commissions, tiers and payouts (DESIGN §8).
+    hold_days = models.PositiveIntegerField(
+        _("hold period (days)"), default=30, validators=[MinValueValidator(0), MaxValueValidator(365)]
+    )
+    payout_minimum = models.DecimalField(
+        _("minimum payout"), max_digits=12, decimal_places=2, default=Decimal(50), validators=[MinValueValidator(0)]
+    )
+    # A partner keeps a higher tier for this many days after falling below it (0: drops at once).
+    demotion_grace_days = models.PositiveIntegerField(
+        _("demotion grace period (days)"), default=0, validators=[MaxValueValidator(365)]
+    )
 
     class Meta:
         verbose_name = _("partner program")

@@ -27,6 +27,7 @@ from partnerhub.billing.events.payload import (
     _Event,
     _normalise,
 )
+from partnerhub.billing.events.signals import events_stored
 from partnerhub.billing.events.store import (
     _audit_entry,
     _check_reference,
@@ -187,6 +188,8 @@ def _write_set(actor: Actor, operator: Organisation, parsed: list[tuple[int, _Ev
         [_audit_entry(actor, item.row, item.event, operator) for item in items if item.row is not None],
         batch_size=1000,
     )
+    if rows:
+        events_stored.send(sender=BillingEvent, event_ids=[row.pk for row in rows])
     for item in items:
         assert item.row is not None
         out.append((item.index, ItemResult(item.index, item.event.external_id, "created", event_id=item.row.pk)))

@@ -28,6 +28,7 @@ from partnerhub.billing.events.payload import (
     _Event,
     _Line,
 )
+from partnerhub.billing.events.signals import events_stored
 from partnerhub.billing.models import BillingEvent, BillingEventLine
 from partnerhub.catalog.models import Product
 from partnerhub.core.errors import ServiceError
@@ -234,4 +235,5 @@ def _write_one(
         return IngestResult(stored, created=False)
     BillingEventLine.objects.bulk_create(_new_lines(row, event))
     record(actor, AUDIT_CREATED, org=audit_org, obj=row, after=_audit_after(event))
+    events_stored.send(sender=BillingEvent, event_ids=[row.pk])
     return IngestResult(row, created=True)

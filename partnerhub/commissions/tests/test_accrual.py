@@ -1,0 +1,105 @@
+"""Accrual: who earns, how much, exactly once, reversals (DESIGN §8)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from partnerhub.commissions.accrual import accrue_events, accrue_pending
+from partnerhub.commissions.ledger import (
+    approve_due,
+    recompute_monthly,
+    recompute_totals,
+    stored_monthly,
+    stored_totals,
+)
+from partnerhub.commissions.models import EntryStatus, LedgerEntry
+from partnerhub.commissions.tests.factories import customer_org, event, link, partner_org, seed_program, set_tier
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def program(operator_org):
+    return seed_program(operator_org)
+
+
+def test_managing_partner_earns_at_the_tier_in_force(program):
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=100)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Silver", t0 + timedelta(days=10), program)
+    before = event(customer, "payment", [("web-hosting", "100.00")], at=t0 + timedelta(days=5))
+    after = event(customer, "payment", [("web-hosting", "100.00"), ("vps-s", "33.33")], at=t0 + timedelta(days=20))
+    result = accrue_pending()
+    assert result.entries == 2  # no tier before day 10: base rate 0 %, nothing written
+    rows = list(LedgerEntry.objects.order_by("line_no").values_list("event_id", "amount_minor", "tier_name", "type"))
+    assert rows == [(after.pk, 1500, "Silver", "partner"), (after.pk, 333, "Silver", "partner")]
+    assert before.pk not in {r[0] for r in rows}
+    assert recompute_totals() == stored_totals()
+
+
+def test_replay_adds_nothing(program):
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Gold", t0, program)
+    e = event(customer, "payment", [("web-hosting", "10.05")], at=t0 + timedelta(days=1))
+    assert accrue_events([e.pk]).entries == 1
+    assert accrue_events([e.pk]).entries == 0
+    assert accrue_pending().entries == 0
+    assert LedgerEntry.objects.get().amount_minor == 201  # 10.05 × 20 % = 2.01
+    assert stored_totals() == recompute_totals()
+
+
+def test_partial_refunds_never_exceed_the_original(program):
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Bronze", t0, program)
+    e = event(customer, "payment", [("web-hosting", "10.00")], at=t0 + timedelta(days=1))
+    for _ in range(3):
+        event(customer, "refund", [("web-hosting", "3.33")], at=t0 + timedelta(days=2), refers_to=e)
+    event(customer, "refund", [("web-hosting", "0.01")], at=t0 + timedelta(days=2), refers_to=e)
+    accrue_pending()
+    amounts = list(LedgerEntry.objects.order_by("id").values_list("amount_minor", flat=True))
+    assert amounts[0] == 100
+    assert sum(amounts) == 0
+    assert all(a < 0 for a in amounts[1:])
+    assert stored_monthly() == recompute_monthly()
+
+
+def test_ended_partnership_stops_commissions(program):
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(partner, customer, since=t0, until=t0 + timedelta(days=2))
+    set_tier(partner, "Gold", t0, program)
+    event(customer, "payment", [("web-hosting", "10.00")], at=t0 + timedelta(days=1))
+    event(customer, "payment", [("web-hosting", "10.00")], at=t0 + timedelta(days=3))
+    assert accrue_pending().entries == 1
+
+
+def test_ledger_refuses_edits_and_deletes(program):
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=40)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Gold", t0, program)
+    event(customer, "payment", [("web-hosting", "10.00")], at=t0 + timedelta(days=1))
+    accrue_pending()
+    entry = LedgerEntry.objects.get()
+    for statement in (
+        "UPDATE commissions_ledgerentry SET amount_minor = 1",
+        "UPDATE commissions_ledgerentry SET status = 'paid'",
+        "DELETE FROM commissions_ledgerentry",
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert approve_due() == 1
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.APPROVED
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE commissions_ledgerentry SET status = 'pending'")
+    assert stored_totals() == recompute_totals()

@@ -68,7 +68,7 @@ PERM_LABELS: dict[Perm, str | Promise] = {
     Perm.AUDIT_VIEW: _("See the audit log"),
     Perm.PARTNER_CUSTOMERS_ADMINISTER: _("Administer customers (My customers, management sessions)"),
     Perm.PARTNER_CUSTOMERS_CREATE: _("Create and invite customers"),
-    Perm.PARTNER_PORTAL_MANAGE: _("Manage the partner portal (dashboard, commissions, payouts, staff)"),
+    Perm.PARTNER_PORTAL_MANAGE: _("Manage the partner portal (dashboard, affiliate link, commissions, payouts, staff)"),
     Perm.PARTNER_OFFERS_MANAGE: _("Manage offers"),
     Perm.PARTNER_TICKETS_ANSWER: _("Answer customer tickets"),
     Perm.OPERATOR_APPLICATIONS_REVIEW: _("Review partner applications"),

@@ -16,7 +16,9 @@ Generated from `partnerhub/access/perms.py` by `partnerhub permissions_table > d
 a test fails when this file and the code disagree.
 
 A membership has a role plus optional extra permissions. Partner permissions count only on an
-organisation that is a partner, operator permissions only on the operator organisation. Nobody can
+organisation that is a partner, operator permissions only on the operator organisation. An
+organisation that is an affiliate but not a partner holds `partner.portal.manage` only (its referral
+link, commissions and payouts), by role or as an extra permission. Nobody can
 hand out a role or permission they do not hold themselves (anti-escalation). Every HTML route and
 API operation declares one of these permissions, `login` (own account only) or `public`; see
 `docs/architecture.md`.

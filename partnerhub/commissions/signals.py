@@ -10,8 +10,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from partnerhub.access.perms import Role
 from partnerhub.billing.events.signals import events_stored
 from partnerhub.billing.models import BillingEvent, CustomerProduct
+from partnerhub.orgs.models import Invitation
 from partnerhub.partnerships.models import Partnership, PartnershipStatus
 
 
@@ -64,6 +66,13 @@ def _accrue_stored(sender: type, event_ids: list[int], **kwargs: Any) -> None:
 @receiver(post_delete, sender=CustomerProduct)
 def _customer_products_changed(sender: type, instance: CustomerProduct, **kwargs: Any) -> None:
     _pending(customers={instance.org_id})
+
+
+@receiver(post_save, sender=Invitation)
+def _invitation_changed(sender: type, instance: Invitation, **kwargs: Any) -> None:
+    """A created customer's owner accepting the invitation is one open invitation less."""
+    if instance.role == Role.OWNER:
+        _pending(customers={instance.org_id})
 
 
 @receiver(post_save, sender=Partnership)

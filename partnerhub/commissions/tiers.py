@@ -1,7 +1,8 @@
 """Partner figures and tiers (DESIGN §8, seed 004), kept current set-based.
 
 :func:`refresh_partner_stats` counts, in one grouped statement for any number of partners, each
-partner's customers (active partnerships), open invitations (its pending requests), active customers
+partner's customers (active partnerships), open invitations (its pending requests to manage a customer,
+and the customers it created whose invited owner has not registered yet), active customers
 (with at least one active paid product) and customers in trial, then stores the figures and, where the
 tier by active customers differs from the stored one, appends a :class:`~.models.TierChange` effective
 now. A lower tier waits out the program's demotion grace period (``below_since``). It runs after every
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
@@ -34,8 +35,9 @@ class Figures:
 
 def count_figures(partner_ids: Iterable[int] | None = None, *, now: datetime | None = None) -> dict[int, Figures]:
     """The live figures of the given partners (all partners when None), computed from scratch."""
+    from partnerhub.access.perms import Role
     from partnerhub.billing.models import CustomerProduct, ProductStatus
-    from partnerhub.orgs.models import Organisation
+    from partnerhub.orgs.models import Invitation, Organisation
     from partnerhub.partnerships.models import Flow, Partnership, PartnershipStatus
 
     now = now or timezone.now()
@@ -46,6 +48,9 @@ def count_figures(partner_ids: Iterable[int] | None = None, *, now: datetime | N
     if not ids:
         return {}
     products = CustomerProduct.objects.filter(org_id=OuterRef("customer_id"))
+    unanswered = Invitation.objects.filter(
+        org_id=OuterRef("customer_id"), role=Role.OWNER, accepted_at=None, cancelled_at=None
+    )
     active = Partnership.objects.filter(partner_id__in=ids, status=PartnershipStatus.ACTIVE)
     counted: dict[int, dict[str, Any]] = {
         row["partner_id"]: dict(row)
@@ -53,14 +58,16 @@ def count_figures(partner_ids: Iterable[int] | None = None, *, now: datetime | N
             customers=Count("id"),
             active_customers=Count("id", filter=Q(Exists(products.filter(status=ProductStatus.ACTIVE)))),
             trial_customers=Count("id", filter=Q(Exists(products.filter(status=ProductStatus.TRIAL)))),
+            # Customers the partner created whose invited owner has not registered yet (seed 000).
+            invited=Count("id", filter=Q(flow=Flow.CREATED) & Q(Exists(unanswered))),
         )
     }
-    invitations = dict(
+    requests = dict(
         Partnership.objects.filter(
             partner_id__in=ids,
             status=PartnershipStatus.PENDING,
             expires_at__gt=now,
-            flow__in=[Flow.CREATED, Flow.REQUESTED],
+            flow=Flow.REQUESTED,
         )
         .values("partner_id")
         .annotate(n=Count("id"))
@@ -71,7 +78,7 @@ def count_figures(partner_ids: Iterable[int] | None = None, *, now: datetime | N
         row: dict[str, Any] = counted.get(pk, {})
         figures[pk] = Figures(
             customers=row.get("customers", 0),
-            open_invitations=invitations.get(pk, 0),
+            open_invitations=requests.get(pk, 0) + row.get("invited", 0),
             active_customers=row.get("active_customers", 0),
             trial_customers=row.get("trial_customers", 0),
         )

@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("partnerhub.billing.urls")),
     path("", include("partnerhub.billing.event_urls")),
     path("", include("partnerhub.billing.exports.urls")),
+    path("", include("partnerhub.commissions.urls")),
+    path("", include("partnerhub.affiliates.urls")),
     path("account/", include("partnerhub.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),

@@ -59,7 +59,7 @@ def _add_routers() -> None:
     api.add_router("", import_module("partnerhub.api.endpoints.catalog").router)
     api.add_router("", import_module("partnerhub.api.endpoints.billing").router)
     api.add_router("", import_module("partnerhub.api.endpoints.exports").router)
-    for area in ("partners", "partnerships", "delegation", "customers"):
+    for area in ("partners", "partnerships", "delegation", "customers", "affiliates", "commissions", "payouts"):
         api.add_router("", import_module(f"partnerhub.api.endpoints.{area}").router)
 
 

@@ -65,7 +65,15 @@ def _area_labels() -> None:
     # The delegated-access areas keep their labels beside their services.
     from importlib import import_module
 
-    for area in ("partners", "partnerships", "delegation", "customers"):
+    for area in (
+        "partners",
+        "partnerships",
+        "delegation",
+        "customers",
+        "commissions",
+        "commissions.payouts",
+        "affiliates",
+    ):
         ACTION_LABELS.update(import_module(f"partnerhub.{area}.actions").ACTION_LABELS)
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.tasks import task
 
+from partnerhub.affiliates.services.tracking import purge_salts
 from partnerhub.commissions.accrual import accrue_pending
 from partnerhub.commissions.ledger import approve_due
+from partnerhub.commissions.payouts.statements import create_due_statements
 from partnerhub.commissions.tiers import refresh_partner_stats
 
 
@@ -29,4 +31,7 @@ def run_daily() -> dict[str, Any]:
         "accrued": accrue_pending().entries,
         "approved": approve_due(),
         "tier_changes": refresh_partner_stats(),
+        "click_salts_deleted": purge_salts(),
+        # The statements of the month that ended last (idempotent: a missed day catches up).
+        "statements": create_due_statements().created,
     }

@@ -166,4 +166,12 @@ def seed() -> bool:
     from partnerhub.delegation.demo import seed_delegation
 
     seed_delegation(support_staff=samuel, partner=partner, partner_staff=stefan, customer=cafe, customer_admin=clara)
+
+    from partnerhub.commissions.demo import seed_commissions
+
+    seed_commissions(operator_staff=olivia, partner=partner)
+
+    from partnerhub.affiliates.demo import seed_affiliates
+
+    seed_affiliates(operator_staff=olivia, partner=partner)
     return True

@@ -154,6 +154,10 @@ def create_organisation(actor: Actor, *, name: str, slug: str | None = None) -> 
         actor.user.active_org = org
         actor.user.save(update_fields=["active_org"])
         record(actor, "org.created", org=org, obj=org, after=_org_state(org))
+        # A founder who arrived through a referral link binds the organisation to that affiliate.
+        from partnerhub.affiliates.services.binding import bind_new_organisation
+
+        bind_new_organisation(actor, org)
     return org
 
 

@@ -138,7 +138,16 @@ def _foreign_objects(
         "job": ExportJob.objects.create(org=b, requested_by=owner, dataset="invoices", format="csv").pk,
         "event": event.pk,
         "assignment": StaffAssignment.objects.create(membership=staff_b, customer=b).pk,
+        "payout": _payout(partner_b),
     }
+
+
+def _payout(beneficiary: Organisation) -> int:
+    from datetime import date
+
+    from partnerhub.commissions.models import Payout
+
+    return Payout.objects.create(beneficiary=beneficiary, currency="CHF", period=date(2026, 1, 1), amount_minor=5000).pk
 
 
 # Parameter name → which of tenant B's objects it names. Extend this when you add a route.
@@ -168,6 +177,7 @@ FOREIGN_IDS: dict[str, str] = {
     "export_id": "job",
     "event_id": "event",
     "assignment_id": "assignment",
+    "payout_id": "payout",
 }
 
 

@@ -28,6 +28,7 @@ from partnerhub.access.operator import require_operator
 from partnerhub.access.perms import Perm, Role
 from partnerhub.access.policy import Actor, membership_perms
 from partnerhub.accounts.models import User
+from partnerhub.affiliates.services.accounts import exclusive_conflict, grant_partner_affiliate
 from partnerhub.audit.services import record
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.mail import send_templated_mail
@@ -190,6 +191,9 @@ def submit_application(actor: Actor, *, org: Organisation, data: ApplicationData
         locked = Organisation.objects.select_for_update().get(pk=org.pk)
         if locked.is_partner:
             raise ServiceError(_("%(org)s is a partner already.") % {"org": locked.name})
+        conflict = exclusive_conflict(program, locked)
+        if conflict:
+            raise ServiceError(conflict)
         candidate = Candidate(
             register_number=fields["register_number"],
             website=fields["website"],
@@ -306,6 +310,8 @@ def approve_application(actor: Actor, *, application: Application, note: str = "
         org.is_partner = True
         org.save(update_fields=["is_partner"])
         profile = _create_profile(locked, org)
+        # Unless the program keeps them apart, a partner earns from its referral link as affiliate too.
+        grant_partner_affiliate(actor, org=org, profile=profile, operator=operator)
         after = {
             **_state(locked),
             "is_partner": True,

@@ -155,8 +155,14 @@ def test_approve_makes_a_partner_with_a_profile(
     )
     assert profile.affiliate_code.startswith("acme-gmbh-")
     audited = list(AuditEntry.objects.values_list("action", "org_id"))
+    # The partner gets its affiliate account too (the program does not keep the two apart).
     assert sorted(audited) == sorted(
-        [("partner_application.approved", acme.pk), ("partner_application.approved", operator_org.pk)]
+        [
+            ("partner_application.approved", acme.pk),
+            ("partner_application.approved", operator_org.pk),
+            ("affiliate.approved", acme.pk),
+            ("affiliate.approved", operator_org.pk),
+        ]
     )
     # The submitter (the admin) and the owner, each in their language.
     by_recipient = {m.to[0]: m for m in mail.outbox}

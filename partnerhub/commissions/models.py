@@ -20,7 +20,6 @@ from django.utils.translation import pgettext_lazy
 from partnerhub.core.money import amount_field, currency_field, from_minor
 
 
-
 class Tier(models.Model):
     """A partner level from `min_customers` customers with an active paid product (seed 004). The tiers
     of a program are ordered by their thresholds; a tier ends where the next begins."""

@@ -30,7 +30,7 @@ def test_partner_side_by_kind_of_organisation(kind, role, extra):
     held = perms_for(user, org)
     partner_side = held & PARTNER_PERMS
     if org.is_partner:
-        assert Perm.PARTNER_CUSTOMERS_ADMINISTER in partner_side or role == Role.MEMBER and not extra
+        assert Perm.PARTNER_CUSTOMERS_ADMINISTER in partner_side or (role == Role.MEMBER and not extra)
     elif org.is_affiliate:
         assert partner_side <= AFFILIATE_PERMS
         assert (Perm.PARTNER_PORTAL_MANAGE in partner_side) == (role != Role.MEMBER or bool(extra))

@@ -22,9 +22,11 @@ tier: refunding an old event uses the old tier. It becomes due with its original
 the original is already due), so a payout never includes a commission without its reversal.
 
 **Exactly once.** ``(event, line_no)`` is unique in the database. Rows are written with
-``INSERT … ON CONFLICT DO NOTHING RETURNING``: a replay, a second worker or a lost race adds nothing,
-and only rows actually inserted feed the rollups. Lines that already have an entry are filtered out
-before computing (an anti-join), so replaying a stream costs a read.
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` (on PostgreSQL from a ``COPY``-filled, session-private
+staging table): a replay, a second worker or a lost race adds nothing, and only rows actually
+inserted feed the rollups. Lines that already have an entry are filtered out in the database before
+computing (an anti-join), and a refund whose reversals are written is skipped (they are written in
+one transaction), so replaying a stream costs a read.
 
 **Set-based.** Events are taken in id order in batches; each batch costs a fixed number of queries
 whatever its size (events, lines, partnerships, grants, referrals, tier history, existing entries,
@@ -41,7 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from partnerhub.billing.events.payload import REVERSIBLE, REVERSING
@@ -50,7 +52,7 @@ from partnerhub.commissions.models import EntryType, LedgerEntry, MonthlyTotal, 
 from partnerhub.commissions.terms import Terms, add_months, load_terms, month_of
 from partnerhub.core.money import MINOR_UNITS
 
-BATCH_EVENTS = 1000
+BATCH_EVENTS = 2000
 INSERT_CHUNK = 500
 ONE = Decimal(1)
 
@@ -149,14 +151,13 @@ def accrue_events(event_ids: Sequence[int], *, terms: Terms | None = None) -> Ac
 
 
 def _commission_rows(event_ids: list[int], events: dict[int, dict[str, Any]], terms: Terms) -> list[_Row]:
-    done = set(LedgerEntry.objects.filter(event_id__in=event_ids).values_list("event_id", "line_no"))
-    lines = [
-        line
-        for line in BillingEventLine.objects.filter(event_id__in=event_ids)
+    written = LedgerEntry.objects.filter(event_id=OuterRef("event_id"), line_no=OuterRef("line_no"))
+    lines = list(
+        BillingEventLine.objects.filter(event_id__in=event_ids)
+        .filter(~Exists(written))
         .order_by("event_id", "line_no")
         .values("event_id", "line_no", "product_id", "product_sku", "category_slug", "base_amount")
-        if (line["event_id"], line["line_no"]) not in done
-    ]
+    )
     if not lines:
         return []
     org_ids = {events[line["event_id"]]["org_id"] for line in lines}
@@ -296,6 +297,11 @@ def _tier_at(history: Sequence[tuple[datetime, int | None, str]], moment: dateti
 
 
 def _reversal_rows(event_ids: list[int], events: dict[int, dict[str, Any]]) -> list[_Row]:
+    # A reversing event's rows are written together, in one transaction: one of them means all of them.
+    written = set(LedgerEntry.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True).distinct())
+    event_ids = [pk for pk in event_ids if pk not in written]
+    if not event_ids:
+        return []
     refs = {events[pk]["refers_to"] for pk in event_ids}
     originals = {
         e["external_id"]: e
@@ -410,12 +416,28 @@ def _write(rows: list[_Row]) -> int:
     """Insert `rows`, skipping any that exist; update the rollups by what was inserted. Returns the count."""
     if not rows:
         return 0
+    by_key = {(r.event_id, r.line_no): r for r in rows}
+    keys = _insert_staged(rows) if connection.vendor == "postgresql" else _insert_values(rows)
+    inserted = [by_key[(event_id, line_no)] for event_id, line_no in keys]
+    _add_to_rollups(inserted)
+    return len(inserted)
+
+
+def _insert_values(rows: list[_Row]) -> list[tuple[int, int]]:
+    """Multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` in chunks (SQLite)."""
     ops = connection.ops
-    now = timezone.now()
+    stamp: dict[datetime, Any] = {}
+
+    def adapt(moment: datetime) -> Any:
+        found = stamp.get(moment)
+        if found is None:
+            found = stamp[moment] = ops.adapt_datetimefield_value(moment)
+        return found
+
+    now = adapt(timezone.now())
     table = LedgerEntry._meta.db_table
     placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    by_key = {(r.event_id, r.line_no): r for r in rows}
-    inserted: list[_Row] = []
+    keys: list[tuple[int, int]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
@@ -425,27 +447,61 @@ def _write(rows: list[_Row]) -> int:
                     r.beneficiary_id, r.customer_id, r.type, r.currency, r.amount_minor,
                     ops.adapt_decimalfield_value(r.base_amount, 18, 4), ops.adapt_decimalfield_value(r.rate, 5, 2),
                     r.tier_name, r.category_slug, r.product_sku, r.event_id, r.line_no, r.reverses_id,
-                    ops.adapt_datetimefield_value(r.occurred_at), ops.adapt_datetimefield_value(r.hold_until),
-                    ops.adapt_datetimefield_value(now), "pending",
+                    adapt(r.occurred_at), adapt(r.hold_until), now, "pending",
                 ]  # fmt: skip
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
                 "ON CONFLICT (event_id, line_no) DO NOTHING RETURNING event_id, line_no",
                 params,
             )
-            inserted += [by_key[(event_id, line_no)] for event_id, line_no in cursor.fetchall()]
-    _add_to_rollups(inserted)
-    return len(inserted)
+            keys += cursor.fetchall()
+    return keys
+
+
+_STAGE = "commissions_accrual_stage"
+
+
+def _insert_staged(rows: list[_Row]) -> list[tuple[int, int]]:
+    """PostgreSQL: ``COPY`` the rows into a session-private staging table, then one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``: the unique key still decides."""
+    table = LedgerEntry._meta.db_table
+    columns = ", ".join(_COLUMNS)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.beneficiary_id, r.customer_id, r.type, r.currency, r.amount_minor, r.base_amount, r.rate,
+                        r.tier_name, r.category_slug, r.product_sku, r.event_id, r.line_no, r.reverses_id,
+                        r.occurred_at, r.hold_until, now, "pending",
+                    )
+                )  # fmt: skip
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY event_id, line_no "  # noqa: S608
+            "ON CONFLICT (event_id, line_no) DO NOTHING RETURNING event_id, line_no"
+        )
+        keys: list[tuple[int, int]] = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
+    return keys
 
 
 def _add_to_rollups(rows: list[_Row]) -> None:
     totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     monthly: dict[tuple[int, str, Any], int] = defaultdict(int)
+    months: dict[datetime, Any] = {}
     for r in rows:
         key = (r.beneficiary_id, r.currency)
         totals[key][0] += r.amount_minor
         totals[key][1] += 1
-        monthly[(r.beneficiary_id, r.currency, month_of(timezone.localtime(r.occurred_at)))] += r.amount_minor
+        month = months.get(r.occurred_at)
+        if month is None:
+            month = months[r.occurred_at] = month_of(timezone.localtime(r.occurred_at))
+        monthly[(r.beneficiary_id, r.currency, month)] += r.amount_minor
     add_totals({key: {"earned_minor": v[0], "pending_minor": v[0], "entries": v[1]} for key, v in totals.items()})
     add_monthly(monthly)
 

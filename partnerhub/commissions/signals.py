@@ -24,10 +24,12 @@ class _Pending:
         self.accrue = False
         self.customers: set[int] = set()
         self.partners: set[int] = set()
+        self.done = False
 
     def run(self) -> None:
         from partnerhub.commissions.tasks import accrue_task, refresh_partners_task
 
+        self.done = True
         if self.accrue:
             accrue_task.enqueue()
         partners = set(self.partners)
@@ -45,7 +47,11 @@ def _pending(**changes: Any) -> None:
     """Record `changes` for the current transaction; the first change registers the after-commit run."""
     conn = transaction.get_connection()
     pending: _Pending | None = getattr(conn, "_partnerhub_commissions", None)
-    registered = pending is not None and any(func == pending.run for _sids, func, _robust in conn.run_on_commit)
+    registered = (
+        pending is not None
+        and not pending.done
+        and any(func == pending.run for _sids, func, _robust in conn.run_on_commit)
+    )
     if pending is None or not registered:
         pending = _Pending()
         conn._partnerhub_commissions = pending

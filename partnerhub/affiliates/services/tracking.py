@@ -111,6 +111,19 @@ def hash_ip(ip: str, moment: datetime) -> str:
     return hmac.new(salt.encode(), ip.encode(), hashlib.sha256).hexdigest()
 
 
+def earlier_hashes(ip: str, moment: datetime, minutes: int) -> list[str]:
+    """The hashes `ip` had under the salts of the days the dedupe window reaches back into (at most
+    one day: the window is at most 1440 minutes), so a repeat across midnight is still recognised.
+    A salt that no longer exists is not created again."""
+    today = timezone.localdate(moment)
+    first = timezone.localdate(moment - timedelta(minutes=minutes))
+    days = [today - timedelta(days=n) for n in range(1, (today - first).days + 1)]
+    return [
+        hmac.new(salt.encode(), ip.encode(), hashlib.sha256).hexdigest()
+        for salt in ClickSalt.objects.filter(day__in=days).values_list("salt", flat=True)
+    ]
+
+
 def purge_salts(today: date | None = None) -> int:
     """Delete the salts older than two days (the daily task); returns how many."""
     today = today or timezone.localdate()
@@ -189,7 +202,7 @@ def follow(
         return nothing
     repeat = Click.objects.filter(
         affiliate=affiliate,
-        ip_hash=ip_hash,
+        ip_hash__in=[ip_hash, *earlier_hashes(ip or "unknown", now, program.click_dedupe_minutes)],
         counted=True,
         created_at__gt=now - timedelta(minutes=program.click_dedupe_minutes),
         created_at__lte=now,

@@ -152,6 +152,24 @@ def test_the_dedupe_window_is_the_programs(affiliate, program):
     assert repeat is not None and repeat.counted
 
 
+@pytest.mark.parametrize("minutes", [30, 1440])
+def test_a_repeat_across_midnight_still_counts_once(affiliate, program, minutes):
+    """Each day has its own salt, so the hash changes at midnight; the dedupe looks at yesterday's too."""
+    program.click_dedupe_minutes = minutes
+    program.save()
+    tz = timezone.get_current_timezone()
+    before = timezone.make_aware(timezone.datetime(2026, 3, 1, 23, 59), tz)
+
+    first = _follow(now=before).click
+    repeat = _follow(now=before + timedelta(minutes=2)).click
+    other = _follow(ip="198.51.100.1", now=before + timedelta(minutes=2)).click
+
+    assert first is not None and first.counted
+    assert repeat is not None and not repeat.counted
+    assert first.ip_hash != repeat.ip_hash  # a new day, a new salt
+    assert other is not None and other.counted
+
+
 def test_a_flood_from_one_address_is_not_recorded(affiliate, program, client):
     for _ in range(tracking.CLICKS_PER_MINUTE + 5):
         response = visit(client, "sonja")

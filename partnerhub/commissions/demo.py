@@ -135,5 +135,9 @@ def seed_commissions(*, operator_staff: User, partner: Organisation) -> None:
     )
     ingest_batch(Actor.system(operator_staff), payloads=events)
     accrue_pending()
+    # Past months' approvals and statements (most of them paid), then what is due today.
+    from partnerhub.commissions.payouts.demo import seed_payouts
+
+    seed_payouts(now=now)
     approve_due(now=now)
     refresh_partner_stats(now=now)

@@ -130,7 +130,8 @@ def refresh_partner_stats(
                 stats.tier_id = tier.id if tier else None
                 stats.tier_since = now
                 stats.below_since = None
-        PartnerStats.objects.bulk_create(new_rows)
+        # A concurrent refresh may have created the row meanwhile: its figures are as fresh as ours.
+        PartnerStats.objects.bulk_create(new_rows, ignore_conflicts=True)
         PartnerStats.objects.bulk_update(
             updated,
             [

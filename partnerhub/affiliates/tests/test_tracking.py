@@ -3,7 +3,7 @@ cookie, repeated clicks, bots, unknown codes, the landing page, first and last c
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -158,7 +158,7 @@ def test_a_repeat_across_midnight_still_counts_once(affiliate, program, minutes)
     program.click_dedupe_minutes = minutes
     program.save()
     tz = timezone.get_current_timezone()
-    before = timezone.make_aware(timezone.datetime(2026, 3, 1, 23, 59), tz)
+    before = timezone.make_aware(datetime(2026, 3, 1, 23, 59), tz)
 
     first = _follow(now=before).click
     repeat = _follow(now=before + timedelta(minutes=2)).click

@@ -92,6 +92,11 @@ def link(
         valid_from=since,
         valid_until=since + timedelta(days=365),
     )
+    if until is not None:
+        # Ended: the grant let go of its products, the partnership keeps which they were.
+        partnership.ended_product_ids = sorted({p.product_id for p in products})
+        partnership.save(update_fields=["ended_product_ids"])
+        return partnership
     for product in products:
         GrantProduct.objects.create(grant=grant, customer_product=product)
     return partnership

@@ -103,3 +103,47 @@ def test_ledger_refuses_edits_and_deletes(program):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE commissions_ledgerentry SET status = 'pending'")
     assert stored_totals() == recompute_totals()
+
+
+def test_a_late_event_pays_the_restricted_partner_of_its_time_after_the_partnership_ended(program, operator_org):
+    from conftest import actor, add_member, make_user
+    from partnerhub.access.perms import Role
+    from partnerhub.commissions.tests.factories import holding
+    from partnerhub.partnerships.services import end_partnership
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    owner = make_user("owner@kunde.test")
+    add_member(owner, customer, Role.OWNER)
+    t0 = timezone.now() - timedelta(days=10)
+    vps = holding(customer, "vps-s")
+    partnership = link(partner, customer, since=t0, mode="restricted", products=[vps])
+    set_tier(partner, "Gold", t0, program)
+    end_partnership(actor(owner), partnership, side="customer")
+    assert partnership.grant.products.count() == 0
+    # Posted by the operator's billing system after the end, for a time before it.
+    event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=t0 + timedelta(days=1))
+    event(customer, "payment", [("vps-s", "100.00")], at=timezone.now())
+    accrue_pending()
+    assert list(LedgerEntry.objects.values_list("beneficiary_id", "product_sku", "amount_minor")) == [
+        (partner.pk, "vps-s", 1500)
+    ]
+
+
+def test_a_refund_of_one_product_reverses_that_products_partner_only(program):
+    from partnerhub.commissions.tests.factories import holding
+
+    hosting_partner, vps_partner, customer = partner_org("hostpro"), partner_org("vpspro"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(hosting_partner, customer, since=t0, mode="restricted", products=[holding(customer, "web-hosting")])
+    link(vps_partner, customer, since=t0, mode="restricted", products=[holding(customer, "vps-s")])
+    for partner in (hosting_partner, vps_partner):
+        set_tier(partner, "Bronze", t0, program)
+    paid = event(customer, "payment", [("web-hosting", "100.00"), ("vps-s", "100.00")], at=t0 + timedelta(days=1))
+    event(customer, "refund", [("vps-s", "100.00")], at=t0 + timedelta(days=2), refers_to=paid)
+    accrue_pending()
+    balances = {
+        who: sum(LedgerEntry.objects.filter(beneficiary=who).values_list("amount_minor", flat=True))
+        for who in (hosting_partner, vps_partner)
+    }
+    assert balances == {hosting_partner: 1000, vps_partner: 0}
+    assert stored_totals() == recompute_totals()

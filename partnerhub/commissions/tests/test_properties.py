@@ -55,8 +55,8 @@ from partnerhub.partnerships.models import GrantMode, GrantProduct, Partnership,
 
 pytestmark = pytest.mark.django_db
 
-HISTORIES = 450  # sequences of the reference-model test per run
-STATUS_HISTORIES = 120  # sequences of the status-transition test per run
+HISTORIES = 520  # sequences of the reference-model test per run (the issue asks for ≥ 500)
+STATUS_HISTORIES = 100  # sequences of the status-transition test per run
 EXAMPLES_RUN = {"reference": 0, "status": 0, "entries": 0, "checked": 0, "reversals": 0}
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -125,11 +125,11 @@ class Reference:
         return found
 
     def manager(self, customer: int, sku: str, t: datetime, read_at: datetime) -> Link | None:
-        """Who manages `sku` at `t`, with the grants as they were when the event was accrued (`read_at`):
-        grants change in place and an ended restricted grant names no product any more."""
+        """Who manages `sku` at `t`: a restricted grant naming it, else the full grant, of a partnership
+        active at `t` — whenever the event is accrued (`read_at`), even after the partnership ended."""
         active = [k for k in self.links if k.customer == customer and k.active_at(t)]
         for k in active:
-            if k.skus is not None and sku in k.skus and (k.end is None or read_at < k.end):
+            if k.skus is not None and sku in k.skus:
                 return k
         full = [k for k in active if k.skus is None]
         assert len(full) <= 1
@@ -173,12 +173,16 @@ class Reference:
     def reversals(self, refund: Ev) -> list[dict[str, Any]]:
         assert refund.refers_to is not None
         original = self.events[refund.refers_to]
-        earlier = sum(e.total for e in self.events.values() if e.refers_to == original.pk and e.pk < refund.pk)
-        before, upto = min(earlier, original.total), min(earlier + refund.total, original.total)
+        refunds = sorted(
+            (e for e in self.events.values() if e.refers_to == original.pk and e.pk <= refund.pk), key=lambda e: e.pk
+        )
         rows = []
         for entry in self.commissions(original):
+            sku = original.lines[entry["key"][1] - 1][0]
+            before = reversed_fraction(original, refunds[:-1], sku)
+            upto = reversed_fraction(original, refunds, sku)
             a = entry["amount"]
-            amount = half_up(Fraction(a * upto, original.total)) - half_up(Fraction(a * before, original.total))
+            amount = half_up(a * upto) - half_up(a * before)
             if amount > 0:
                 rows.append(
                     entry
@@ -198,6 +202,28 @@ class Reference:
             ev = self.events[pk]
             rows += self.reversals(ev) if ev.refers_to is not None else self.commissions(ev)
         return {row["key"]: row for row in rows}
+
+
+def reversed_fraction(original: Ev, refunds: list[Ev], sku: str) -> Fraction:
+    """The documented share of `original`'s commission on `sku` that `refunds` reverse: a refund
+    line reverses the lines of its own product (up to their amount); what names another product or
+    goes beyond spreads over the whole event; a fully refunded event is fully reversed."""
+    total = original.total
+    by_sku: dict[str, int] = defaultdict(int)
+    for line_sku, cents in original.lines:
+        by_sku[line_sku] += cents
+    refunded: dict[str, int] = defaultdict(int)
+    spread = 0
+    for ev in refunds:
+        for line_sku, cents in ev.lines:
+            if line_sku in by_sku:
+                refunded[line_sku] += cents
+            else:
+                spread += cents
+    if sum(refunded.values()) + spread >= total:
+        return Fraction(1)
+    spread += sum(max(0, refunded[s] - by_sku[s]) for s in by_sku)
+    return min(Fraction(1), Fraction(min(refunded[sku], by_sku[sku]), by_sku[sku]) + Fraction(spread, total))
 
 
 def half_up(value: Fraction) -> int:
@@ -349,14 +375,17 @@ class Run:
         pid, cid = self.w.partners[p].pk, self.w.customers[c].pk
         for k in self.ref.links:
             if k.partner == pid and k.customer == cid and k.end is None:
-                # As the partnership service ends one: its restricted grant lets go of the products.
-                GrantProduct.objects.filter(
+                # As the partnership service ends one: its restricted grant lets go of the products,
+                # whose catalog ids stay on the partnership for events from before the end.
+                released = GrantProduct.objects.filter(
                     grant__partnership__partner_id=pid,
                     grant__partnership__customer_id=cid,
                     grant__partnership__status=PartnershipStatus.ACTIVE,
-                ).delete()
+                )
+                kept = sorted(set(released.values_list("customer_product__product_id", flat=True)))
+                released.delete()
                 Partnership.objects.filter(partner_id=pid, customer_id=cid, status=PartnershipStatus.ACTIVE).update(
-                    status=PartnershipStatus.ENDED, ended_at=self.clock
+                    status=PartnershipStatus.ENDED, ended_at=self.clock, ended_product_ids=kept
                 )
                 k.end = self.clock
 
@@ -558,7 +587,8 @@ def test_status_transitions_keep_the_rollups_exact(world: World, ops: list[tuple
 
 
 def test_enough_histories_ran() -> None:
-    """The issue asks for at least 500 sequences per run (this test runs after the two above)."""
+    """The issue asks for at least 500 sequences per run checked against the reference model (this
+    test runs after the two above)."""
     if EXAMPLES_RUN["reference"] == 0:
         pytest.skip("run together with the property tests")
     print(
@@ -566,4 +596,4 @@ def test_enough_histories_ran() -> None:
         f"{EXAMPLES_RUN['checked']} entry comparisons ({EXAMPLES_RUN['reversals']} reversed), "
         f"at most {EXAMPLES_RUN['entries']} in one history"
     )
-    assert EXAMPLES_RUN["reference"] + EXAMPLES_RUN["status"] >= 500
+    assert EXAMPLES_RUN["reference"] >= 500

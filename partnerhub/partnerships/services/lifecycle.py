@@ -162,8 +162,20 @@ def end_partnership(
         locked.ended_by_side = side
         locked.end_reason = reason
         locked.token_hash = None
-        locked.save(update_fields=["status", "ended_at", "ended_by", "ended_by_side", "end_reason", "token_hash"])
-        GrantProduct.objects.filter(grant__partnership=locked).delete()
+        released = GrantProduct.objects.filter(grant__partnership=locked)
+        locked.ended_product_ids = sorted(set(released.values_list("customer_product__product_id", flat=True)))
+        locked.save(
+            update_fields=[
+                "status",
+                "ended_at",
+                "ended_by",
+                "ended_by_side",
+                "end_reason",
+                "token_hash",
+                "ended_product_ids",
+            ]
+        )
+        released.delete()
         record(
             actor,
             "partnership.ended",

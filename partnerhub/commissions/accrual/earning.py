@@ -1,0 +1,237 @@
+"""Commissions of payments and renewals: who managed each line's product at the event's time, at which rate."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from partnerhub.billing.models import CustomerProduct
+from partnerhub.commissions.accrual.base import _LEDGER, _LINES, ONE, _Db, _Earner, _Event, _Partnership, _query, _Row
+from partnerhub.commissions.accrual.writing import _prepare, _Prepared
+from partnerhub.commissions.models import EntryType, TierChange
+from partnerhub.commissions.terms import Terms, add_months
+from partnerhub.core.money import MINOR_UNITS
+
+
+def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Terms, db: _Db) -> _Prepared:
+    condition, params = db.ids("l.event_id", event_ids)
+    lines = _query(
+        "SELECT l.event_id, l.line_no, l.product_id, l.product_sku, l.category_slug, l.base_amount "  # noqa: S608
+        f"FROM {_LINES} l WHERE {condition} AND NOT EXISTS "
+        f"(SELECT 1 FROM {_LEDGER} e WHERE e.event_id = l.event_id AND e.line_no = l.line_no) "
+        "ORDER BY l.event_id, l.line_no",
+        params,
+    )
+    if not lines:
+        return _prepare([], events, db)
+    from partnerhub.affiliates.models import Affiliate, AffiliateStatus, Referral
+    from partnerhub.partnerships.models import Grant, GrantMode, GrantProduct, Partnership
+
+    # The customers' partnerships (their grants, restricted grants' products, their partners' tier
+    # history) and referrals: four queries that depend only on the customers.
+    customers, params = db.ids("p.customer_id", {events[line[0]].org_id for line in lines})
+    partnership, grant = Partnership._meta.db_table, Grant._meta.db_table
+    active = f"{customers} AND p.activated_at IS NOT NULL"
+    queries = [
+        (
+            f"SELECT p.id, p.customer_id, p.partner_id, p.origin, {db.moment_sql('p.activated_at')}, "  # noqa: S608
+            f"{db.moment_sql('p.ended_at')}, g.mode, p.ended_product_ids FROM {partnership} p "
+            f"LEFT JOIN {grant} g ON g.partnership_id = p.id WHERE {active} ORDER BY p.id DESC",
+            params,
+        ),
+        (
+            f"SELECT g.partnership_id, cp.product_id FROM {GrantProduct._meta.db_table} gp "  # noqa: S608
+            f"JOIN {grant} g ON g.id = gp.grant_id JOIN {partnership} p ON p.id = g.partnership_id "
+            f"JOIN {CustomerProduct._meta.db_table} cp ON cp.id = gp.customer_product_id "
+            f"WHERE {active} AND g.mode = %s",
+            [*params, str(GrantMode.RESTRICTED)],
+        ),
+        (
+            f"SELECT p.customer_id, a.org_id, {db.moment_sql('p.created_at')} "  # noqa: S608
+            f"FROM {Referral._meta.db_table} p JOIN {Affiliate._meta.db_table} a ON a.id = p.affiliate_id "
+            f"WHERE {customers} AND a.status = %s",
+            [*params, str(AffiliateStatus.APPROVED)],
+        ),
+        (
+            f"SELECT partner_id, {db.moment_sql('effective_at')}, tier_id, tier_name "  # noqa: S608
+            f"FROM {TierChange._meta.db_table} WHERE partner_id IN (SELECT p.partner_id FROM {partnership} p "
+            f"WHERE {active}) ORDER BY partner_id, effective_at, id",
+            params,
+        ),
+    ]
+    with db.meanwhile(queries) as (found, products, referred, history):
+        partnerships = _partnerships(found, products, db)
+        referrals = _referrals(referred, terms, db)
+        tiers = _tier_history(history, db)
+        return _prepare(_compute_commissions(lines, events, terms, db, partnerships, referrals, tiers), events, db)
+
+
+def _compute_commissions(
+    lines: list[tuple[Any, ...]],
+    events: dict[int, _Event],
+    terms: Terms,
+    db: _Db,
+    partnerships: dict[int, list[_Partnership]],
+    referrals: dict[int, tuple[int, datetime, datetime | None]],
+    tiers: dict[int, list[tuple[datetime, int | None, str]]],
+) -> list[_Row]:
+    # (partner?, category, tier id) → (rate, rate in 1/100 % or None, rate as written)
+    rates: dict[tuple[bool, str, int | None], tuple[Decimal, int | None, Any]] = {}
+    scales = {currency: 10**places for currency, places in MINOR_UNITS.items()}
+    affiliate = str(EntryType.AFFILIATE)
+    base_units, base_value = db.base_units, db.base_value
+    rows: list[_Row] = []
+    current = -1
+    # Per event: who earns (None: nobody), unless a restricted grant may decide per line.
+    earner: _Earner | None = None
+    per_product = False
+    stamp: tuple[Any, Any] = ("", "")
+    for event_id, line_no, product_id, sku, category, base in lines:
+        event = events[event_id]
+        if event_id != current:
+            current = event_id
+            found = partnerships.get(event.org_id, ())
+            per_product = any(not p.full for p in found)
+            earner = None if per_product else _earner(found, None, event, referrals, tiers, affiliate)
+            stamp = (db.stamp(event.occurred_at), db.stamp(terms.hold_until(event.occurred_at)))
+        who = (
+            _earner(partnerships[event.org_id], product_id, event, referrals, tiers, affiliate)
+            if per_product
+            else earner
+        )
+        if who is None:
+            continue
+        beneficiary, kind, tier_id, tier_name, partner = who
+        rate_key = (partner, category, tier_id)
+        known = rates.get(rate_key)
+        if known is None:
+            rate = terms.partner_rate(category, tier_id) if partner else terms.affiliate_rate(category)
+            hundredths = rate * 100
+            per_cent = int(hundredths) if hundredths == hundredths.to_integral_value() else None
+            known = rates[rate_key] = (rate, per_cent, db.rate_value(rate))
+        rate, per_cent, rate_written = known
+        units = base_units(base)
+        if per_cent is None:
+            amount = commission_minor(Decimal(units).scaleb(-4), rate, event.currency)
+        else:
+            # base/10⁴ × rate/10² ÷ 100 × 10^minor, half-up: in 1/10⁸ of the minor unit.
+            amount = (units * per_cent * scales[event.currency] + 50_000_000) // 100_000_000
+        if amount <= 0:
+            continue
+        rows.append(
+            (
+                beneficiary, event.org_id, kind, event.currency, amount, base_value(units, base), rate_written,
+                tier_name, category, sku, event_id, line_no, None, stamp[0], stamp[1],
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _earner(
+    partnerships: Sequence[_Partnership],
+    product_id: int | None,
+    event: _Event,
+    referrals: dict[int, tuple[int, datetime, datetime | None]],
+    tiers: dict[int, list[tuple[datetime, int | None, str]]],
+    affiliate: str,
+) -> _Earner | None:
+    """Who earns on a line of `event` (product `product_id`): (beneficiary, type, tier id, tier name,
+    whether a partner rate applies), or None."""
+    moment = event.occurred_at
+    managing = _managing(partnerships, product_id, moment)
+    if managing is not None:
+        if managing.partner_id == event.org_id:
+            return None
+        tier_id, tier_name = _tier_at(tiers.get(managing.partner_id, ()), moment)
+        return managing.partner_id, managing.origin, tier_id, tier_name, True
+    referral = referrals.get(event.org_id)
+    if referral is None or moment < referral[1] or (referral[2] is not None and moment >= referral[2]):
+        return None
+    if referral[0] == event.org_id:
+        return None
+    return referral[0], affiliate, None, "", False
+
+
+def commission_minor(base: Decimal, rate: Decimal, currency: str) -> int:
+    """base × rate %, half-up to the minor unit, as an integer count of that unit."""
+    return int((base * rate / 100 * (10 ** MINOR_UNITS[currency])).quantize(ONE, rounding=ROUND_HALF_UP))
+
+
+def _managing(partnerships: Sequence[_Partnership], product_id: int | None, moment: datetime) -> _Partnership | None:
+    if len(partnerships) == 1:
+        (only,) = partnerships
+        if not only.active_at(moment):
+            return None
+        return only if only.full or product_id in only.product_ids else None
+    active = [p for p in partnerships if p.active_at(moment)]
+    for p in active:
+        if not p.full and product_id in p.product_ids:
+            return p
+    full = [p for p in active if p.full]
+    return max(full, key=lambda p: p.activated_at) if full else None
+
+
+def _partnerships(
+    rows: list[tuple[Any, ...]], grant_products: list[tuple[Any, ...]], db: _Db
+) -> dict[int, list[_Partnership]]:
+    """Per customer, its activated partnerships (newest first) from (id, customer, partner, origin,
+    activated, ended, grant mode, products kept at the end) rows and the (partnership, product) pairs of
+    restricted grants."""
+    from partnerhub.partnerships.models import GrantMode
+
+    products: dict[int, set[int]] = defaultdict(set)
+    for partnership_id, product_id in grant_products:
+        products[partnership_id].add(product_id)
+    found: dict[int, list[_Partnership]] = defaultdict(list)
+    no_products: frozenset[int] = frozenset()
+    for pk, customer_id, partner_id, origin, activated_at, ended_at, mode, ended_products in rows:
+        restricted = mode == GrantMode.RESTRICTED
+        if restricted and ended_products:
+            # An ended partnership's grant let go of its products; the partnership kept which they were.
+            kept = json.loads(ended_products) if isinstance(ended_products, str) else ended_products
+            products[pk].update(int(product_id) for product_id in kept)
+        found[customer_id].append(
+            _Partnership(
+                partner_id=partner_id,
+                origin=origin,
+                activated_at=db.moment(activated_at) or datetime.min.replace(tzinfo=UTC),
+                ended_at=db.moment(ended_at),
+                full=not restricted,
+                product_ids=frozenset(products.get(pk, ())) if restricted else no_products,
+            )
+        )
+    return found
+
+
+def _referrals(rows: list[tuple[Any, ...]], terms: Terms, db: _Db) -> dict[int, tuple[int, datetime, datetime | None]]:
+    """Per referred customer: the approved affiliate's organisation, since and until when it earns."""
+    found = {}
+    for customer_id, affiliate_org, created_at in rows:
+        since = db.moment(created_at)
+        until = None if terms.affiliate_months is None else add_months(since, terms.affiliate_months)
+        found[customer_id] = (affiliate_org, since, until)
+    return found
+
+
+def _tier_history(rows: list[tuple[Any, ...]], db: _Db) -> dict[int, list[tuple[datetime, int | None, str]]]:
+    history: dict[int, list[tuple[datetime, int | None, str]]] = defaultdict(list)
+    for partner_id, effective_at, tier_id, name in rows:
+        history[partner_id].append((db.moment(effective_at), tier_id, name))
+    return history
+
+
+def _tier_at(history: Sequence[tuple[datetime, int | None, str]], moment: datetime) -> tuple[int | None, str]:
+    """The tier in force at `moment`: the last change effective at or before it (none before the first)."""
+    current: tuple[int | None, str] = (None, "")
+    for effective_at, tier_id, name in history:
+        if effective_at > moment:
+            break
+        current = (tier_id, name)
+    return current
+
+
+# --- reversals -----------------------------------------------------------------------------------

@@ -23,11 +23,9 @@ Then:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +33,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,42 +49,6 @@ SKUS = {
 }
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CHUNK = 10_000
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """The URL of a database only this run uses."""
-    given = os.environ.get("DATABASE_URL", "")
-    if not given or given.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        return
-    import psycopg
-
-    parts = urlsplit(given)
-    name = f"partnerhub_bench_{os.getpid()}"
-    with psycopg.connect(given, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(given, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["PARTNERHUB_MODE"] = "test"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

@@ -24,60 +24,24 @@ checks that both return the same customer ids, and prints p50 of both and the ra
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REGIONS = ["DACH", "CEE", "Nordics", "Benelux", "Iberia"]
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """The URL of a database only this run uses."""
-    given = os.environ.get("DATABASE_URL", "")
-    if not given or given.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        return
-    import psycopg
-
-    parts = urlsplit(given)
-    name = f"partnerhub_bench_{os.getpid()}"
-    with psycopg.connect(given, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(given, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["PARTNERHUB_MODE"] = "test"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate(customers: int, seed: int = 5) -> tuple[Any, Any, dict[str, Any]]:

@@ -169,7 +169,10 @@ STATEMENT_DOC = {
 }
 
 
-def _statement(payout: Payout, fmt: StatementFormat) -> HttpResponseBase:
+def _statement(
+    request: HttpRequest, payout: Payout, fmt: StatementFormat, *, operator: bool = False
+) -> HttpResponseBase:
+    services.record_statement_download(actor_of(request), payout=payout, fmt=str(fmt.value), operator=operator)
     if fmt == StatementFormat.CSV:
         return exports.csv_response(payout)
     if fmt == StatementFormat.XLSX:
@@ -236,7 +239,7 @@ def payout_entries(request: HttpRequest, org_slug: str, payout_id: int, page: Qu
 def payout_statement(
     request: HttpRequest, org_slug: str, payout_id: int, query: Query[StatementQuery]
 ) -> HttpResponseBase:
-    return _statement(queries.payout_of(org_of(request), payout_id), query.format)
+    return _statement(request, queries.payout_of(org_of(request), payout_id), query.format)
 
 
 @operation(
@@ -331,7 +334,7 @@ def review_entries(request: HttpRequest, org_slug: str, payout_id: int, page: Qu
 def review_statement(
     request: HttpRequest, org_slug: str, payout_id: int, query: Query[StatementQuery]
 ) -> HttpResponseBase:
-    return _statement(queries.payout_for_review(payout_id), query.format)
+    return _statement(request, queries.payout_for_review(payout_id), query.format, operator=True)
 
 
 @operation(

@@ -11,4 +11,5 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "payout.paid": _("Payout marked paid"),
     "payout.cancelled": _("Payout cancelled"),
     "payout_details.changed": _("Payout details changed"),
+    "payout.statement_downloaded": _("Payout statement downloaded"),
 }

@@ -231,5 +231,17 @@ def set_payout_details(actor: Actor, *, org: Organisation, data: DetailsData) ->
     return details
 
 
+def record_statement_download(actor: Actor, *, payout: Payout, fmt: str, operator: bool = False) -> None:
+    """A statement (customer names, amounts) leaves the system: recorded like the ledger's exports, on
+    the beneficiary's organisation, or on the operator's when its staff download it for review."""
+    if operator:
+        org = require_operator(actor, Perm.OPERATOR_PAYOUTS_MANAGE)
+    else:
+        org = payout.beneficiary
+        require(actor, Perm.PARTNER_PORTAL_MANAGE, org)
+    with transaction.atomic():
+        record(actor, "payout.statement_downloaded", org=org, obj=payout, after={"format": fmt})
+
+
 def month_label(payout: Payout) -> str:
     return formats.date_format(payout.period, "YEAR_MONTH_FORMAT")

@@ -108,6 +108,11 @@ def test_statement_detail_and_downloads(client_for, earner, earner_owner, payout
     response = client.get(reverse("payout_download", args=[earner.org.slug, payout.pk]) + "?format=pdf")
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    # Statements carry customer names and amounts: each download is in the beneficiary's audit log.
+    from partnerhub.audit.models import AuditEntry
+
+    downloads = AuditEntry.objects.filter(action="payout.statement_downloaded", org=earner.org, actor=earner_owner)
+    assert sorted(e.after["format"] for e in downloads) == ["csv", "pdf", "xlsx"]
     assert client.get(f"/o/{earner.org.slug}/payouts/{payout.pk}/statement/?format=doc").status_code == 404
 
 

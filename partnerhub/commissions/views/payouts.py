@@ -48,7 +48,10 @@ def _entries(request: HttpRequest, payout: Payout) -> dict[str, Any]:
     return {"entries": page, "paged": before is not None or after is not None}
 
 
-def _download(payout: Payout, fmt: str) -> HttpResponseBase:
+def _download(request: HttpRequest, payout: Payout, fmt: str, *, operator: bool = False) -> HttpResponseBase:
+    if fmt not in ("csv", "xlsx", "pdf"):
+        raise Http404
+    services.record_statement_download(request.actor, payout=payout, fmt=fmt, operator=operator)  # type: ignore[attr-defined]
     if fmt == "csv":
         return exports.csv_response(payout)
     if fmt == "xlsx":
@@ -93,7 +96,7 @@ def payout_detail(request: HttpRequest, payout_id: int) -> HttpResponse:
 @require_perm(PORTAL)
 def payout_download(request: HttpRequest, payout_id: int) -> HttpResponseBase:
     """The statement as ``?format=csv`` (the default), ``xlsx`` or ``pdf``."""
-    return _download(queries.payout_of(request.org, payout_id), request.GET.get("format", "csv"))  # type: ignore[attr-defined]
+    return _download(request, queries.payout_of(request.org, payout_id), request.GET.get("format", "csv"))  # type: ignore[attr-defined]
 
 
 def _details_page(request: HttpRequest, form: PayoutDetailsForm, status: int = 200) -> HttpResponse:
@@ -174,7 +177,7 @@ def payout_review_detail(request: HttpRequest, payout_id: int) -> HttpResponse:
 
 @require_perm(PAYOUTS)
 def payout_review_download(request: HttpRequest, payout_id: int) -> HttpResponseBase:
-    return _download(queries.payout_for_review(payout_id), request.GET.get("format", "csv"))
+    return _download(request, queries.payout_for_review(payout_id), request.GET.get("format", "csv"), operator=True)
 
 
 def _act(request: HttpRequest, payout_id: int, action: Any, done: str, **kwargs: Any) -> HttpResponse:

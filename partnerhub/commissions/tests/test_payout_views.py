@@ -112,7 +112,7 @@ def test_statement_detail_and_downloads(client_for, earner, earner_owner, payout
     from partnerhub.audit.models import AuditEntry
 
     downloads = AuditEntry.objects.filter(action="payout.statement_downloaded", org=earner.org, actor=earner_owner)
-    assert sorted(e.after["format"] for e in downloads) == ["csv", "pdf", "xlsx"]
+    assert sorted((e.after or {})["format"] for e in downloads) == ["csv", "pdf", "xlsx"]
     assert client.get(f"/o/{earner.org.slug}/payouts/{payout.pk}/statement/?format=doc").status_code == 404
 
 

@@ -128,9 +128,9 @@ class EntryType(models.TextChoices):
 
 
 class EntryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    APPROVED = "approved", _("Approved")
-    PAID = "paid", _("Paid")
+    PENDING = "pending", pgettext_lazy("commission status", "Pending")
+    APPROVED = "approved", pgettext_lazy("commission status", "Approved")
+    PAID = "paid", pgettext_lazy("commission status", "Paid")
 
 
 class LedgerEntry(models.Model):
@@ -235,8 +235,8 @@ class MonthlyTotal(models.Model):
 
 class PayoutStatus(models.TextChoices):
     OPEN = "open", _("To review")
-    APPROVED = "approved", _("Approved")
-    PAID = "paid", _("Paid")
+    APPROVED = "approved", pgettext_lazy("payout status", "Approved")
+    PAID = "paid", pgettext_lazy("payout status", "Paid")
     CANCELLED = "cancelled", pgettext_lazy("payout status", "Cancelled")
 
 

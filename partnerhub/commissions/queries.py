@@ -155,9 +155,13 @@ class Dashboard:
 
 def chart_months(today: date | None = None, count: int = CHART_MONTHS) -> list[date]:
     """The first days of the last `count` months, the current (local) one last."""
-    today = today or timezone.localdate()
+    return list(_months(today or timezone.localdate(), count))
+
+
+@lru_cache(maxsize=16)
+def _months(today: date, count: int) -> tuple[date, ...]:
     index = today.year * 12 + today.month - 1
-    return [date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 1)]
+    return tuple(date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 1))
 
 
 def dashboard(org: Organisation, *, today: date | None = None) -> Dashboard:
@@ -197,7 +201,7 @@ def dashboard(org: Organisation, *, today: date | None = None) -> Dashboard:
         else:
             index = board.tiers.index(board.tier)
             board.next_tier = board.tiers[index + 1] if index + 1 < len(board.tiers) else None
-    board.rates = _rates(rate_rows, board.tier, board.next_tier)
+    board.rates = list(_rates(tuple(rate_rows), board.tier, board.next_tier))
     return board
 
 
@@ -253,7 +257,12 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return value if isinstance(value, date) else _iso_day(str(value))
+
+
+@lru_cache(maxsize=256)
+def _iso_day(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def _percent(value: Any) -> Decimal:
@@ -267,14 +276,18 @@ def _number_percent(value: float | int | str) -> Decimal:
     return Decimal(str(value)).quantize(CENT)
 
 
-def _rates(rows: list[tuple[Any, ...]], tier: TierInfo | None, next_tier: TierInfo | None) -> list[CategoryRates]:
+@lru_cache(maxsize=64)
+def _rates(
+    rows: tuple[tuple[Any, ...], ...], tier: TierInfo | None, next_tier: TierInfo | None
+) -> tuple[CategoryRates, ...]:
+    """The rate table as shown (memoised on the rows read, so a changed table is never served stale)."""
     table: dict[tuple[str, str, int | None], Decimal] = {}
     categories: dict[str, tuple[int, str, str]] = {}
     for audience, tier_id, percent, slug, name, position in rows:
         table[(audience, slug, tier_id)] = _percent(percent)
         categories[slug] = (position, name, slug)
     current_id = tier.id if tier else None
-    return [
+    return tuple(
         CategoryRates(
             slug=slug,
             name=name,
@@ -283,7 +296,7 @@ def _rates(rows: list[tuple[Any, ...]], tier: TierInfo | None, next_tier: TierIn
             affiliate=table.get((Audience.AFFILIATE, slug, None), ZERO),
         )
         for _position, name, slug in sorted(categories.values())
-    ]
+    )
 
 
 def tier_history(org: Organisation, *, limit: int = HISTORY_LENGTH) -> list[TierChange]:

@@ -18,7 +18,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from partnerhub.commissions.accrual import add_totals
-from partnerhub.commissions.models import EntryStatus, LedgerEntry, MonthlyTotal, Totals
+from partnerhub.commissions.models import LedgerEntry, MonthlyTotal, Totals
 from partnerhub.commissions.terms import month_of
 
 APPROVE_CHUNK = 10_000
@@ -103,5 +103,3 @@ def stored_monthly() -> dict[tuple[int, str, Any], int]:
         (m.beneficiary_id, m.currency, m.month): m.amount_minor for m in MonthlyTotal.objects.all() if m.amount_minor
     }
 
-
-__all__ = ["EntryStatus", "approve_due", "recompute_monthly", "recompute_totals", "shift"]

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from partnerhub.commissions.models import Audience, Rate, Tier
-from partnerhub.partners.models import AttributionModel, Program
+from partnerhub.partners.models import Program
 
 ZERO = Decimal(0)
 
@@ -25,20 +25,14 @@ class TierInfo:
 
 @dataclass(slots=True)
 class Terms:
-    program_id: int | None
+    """What decides amounts and tiers; the program's other settings are read where they act."""
+
     tiers: list[TierInfo] = field(default_factory=list)
     # (audience, category slug, tier id or None) → percent
     rates: dict[tuple[str, str, int | None], Decimal] = field(default_factory=dict)
-    categories: list[tuple[str, str]] = field(default_factory=list)  # (slug, name) in catalog order
     hold_days: int = 30
-    payout_minimum: Decimal = Decimal(50)
     demotion_grace_days: int = 0
     affiliate_months: int | None = None
-    attribution_window_days: int = 60
-    attribution_model: str = AttributionModel.LAST_CLICK
-    click_dedupe_minutes: int = 30
-    affiliate_auto_approve: bool = False
-    partner_affiliate_exclusive: bool = False
 
     def tier_for(self, customers: int) -> TierInfo | None:
         """The highest tier whose threshold `customers` reaches (None below the lowest)."""
@@ -78,7 +72,7 @@ def load_terms(program: Program | None = None) -> Terms:
 
     program = program or Program.objects.first()
     if program is None:
-        return Terms(program_id=None)
+        return Terms()
     tiers = [TierInfo(t.pk, t.name, t.min_customers) for t in Tier.objects.filter(program=program)]
     slugs = dict(Category.objects.values_list("id", "slug"))
     rates: dict[tuple[str, str, int | None], Decimal] = {
@@ -89,19 +83,11 @@ def load_terms(program: Program | None = None) -> Terms:
         if category_id in slugs
     }
     return Terms(
-        program_id=program.pk,
         tiers=tiers,
         rates=rates,
-        categories=list(Category.objects.values_list("slug", "name")),
         hold_days=program.hold_days,
-        payout_minimum=program.payout_minimum,
         demotion_grace_days=program.demotion_grace_days,
         affiliate_months=program.affiliate_months,
-        attribution_window_days=program.attribution_window_days,
-        attribution_model=program.attribution_model,
-        click_dedupe_minutes=program.click_dedupe_minutes,
-        affiliate_auto_approve=program.affiliate_auto_approve,
-        partner_affiliate_exclusive=program.partner_affiliate_exclusive,
     )
 
 

@@ -60,7 +60,7 @@ accrued is pipelined: the server runs it while the commissions are computed.
 from partnerhub.commissions.accrual.base import BATCH_EVENTS, INSERT_CHUNK, AccrualResult
 from partnerhub.commissions.accrual.earning import commission_minor
 from partnerhub.commissions.accrual.run import accrue_events, accrue_pending
-from partnerhub.commissions.accrual.writing import add_monthly, add_totals, unaccrued
+from partnerhub.commissions.accrual.writing import add_monthly, add_totals
 
 __all__ = [
     "BATCH_EVENTS",
@@ -71,5 +71,4 @@ __all__ = [
     "add_monthly",
     "add_totals",
     "commission_minor",
-    "unaccrued",
 ]

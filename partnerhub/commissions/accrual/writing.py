@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from partnerhub.commissions.accrual.base import _LEDGER, INSERT_CHUNK, _Db, _Event, _Row
@@ -282,7 +281,3 @@ def _pg_array(values: Iterable[Any]) -> str:
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         items.append(str(value))
     return "{" + ",".join(items) + "}"
-
-
-def unaccrued() -> Q:
-    return Q(accrued_at__isnull=True)

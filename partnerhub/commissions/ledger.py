@@ -102,4 +102,3 @@ def stored_monthly() -> dict[tuple[int, str, Any], int]:
     return {
         (m.beneficiary_id, m.currency, m.month): m.amount_minor for m in MonthlyTotal.objects.all() if m.amount_minor
     }
-

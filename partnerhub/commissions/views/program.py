@@ -20,7 +20,7 @@ from partnerhub.catalog.models import Category
 from partnerhub.commissions import services
 from partnerhub.commissions.forms import CommissionSettingsForm, RateTableForm, TierForm
 from partnerhub.commissions.models import Tier
-from partnerhub.core.errors import ServiceError
+from partnerhub.core.errors import ServiceError, form_errors_text
 from partnerhub.partners.models import Program
 from partnerhub.partners.services import get_program
 
@@ -131,8 +131,7 @@ def commission_tier_change(request: HttpRequest, tier_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Tier saved."))
     else:
-        errors = [f"{form[name].label}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items()]
-        messages.error(request, " ".join(errors))
+        messages.error(request, form_errors_text(form))
     return redirect("commission_program", org_slug=org.slug)
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from partnerhub.access.decorators import require_perm
 from partnerhub.access.perms import Perm
-from partnerhub.core.errors import ServiceError
+from partnerhub.core.errors import ServiceError, form_errors_text
 from partnerhub.partners import queries, services
 from partnerhub.partners.forms import EligibilityRulesForm, EligibilityVolumeForm, ProgramForm, VolumeTierForm
 from partnerhub.partners.models import Program, VolumeTier
@@ -110,8 +110,7 @@ def volume_tier_change(request: HttpRequest, tier_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Volume tier saved."))
     else:
-        errors = [f"{form[name].label}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items()]
-        messages.error(request, " ".join(errors))
+        messages.error(request, form_errors_text(form))
     return redirect("program_settings", org_slug=org.slug)
 
 

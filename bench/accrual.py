@@ -6,9 +6,10 @@
 Makes its own database like the other benchmarks: a SQLite file in a temporary directory by default;
 with DATABASE_URL (PostgreSQL) a fresh database ``partnerhub_bench_<pid>`` on that server, dropped at
 the end. Generates, with direct bulk rows (not timed): the seed program (tiers and rates), `--partners`
-partners with 20 customers each plus one partner with `--big` customers (full partnerships, tier
-history), ten affiliates with referred customers, customers nobody earns from, and billing events with
-1–3 lines each until there are `--lines` lines (default 1,000,000), about 5 % of them partial refunds.
+partners with 20 customers each plus one partner with `--big` customers (full partnerships, one in 20
+restricted to hosting after three months, tier history), ten affiliates with referred customers,
+customers nobody earns from, and billing events with 1–3 lines each until there are `--lines` lines
+(default 1,000,000), about 5 % of them partial refunds.
 Then:
 
 1. accrues them with ``accrue_pending`` (ledger entries, rollups) and prints entries/s;
@@ -86,7 +87,7 @@ def generate(lines: int, partners: int, big: int, seed: int = 11) -> dict[str, A
     from partnerhub.commissions.models import TierChange
     from partnerhub.orgs.models import Organisation
     from partnerhub.partners.models import Program
-    from partnerhub.partnerships.models import Grant, Partnership
+    from partnerhub.partnerships.models import Grant, GrantCoverage, Partnership
 
     rng = random.Random(seed)
     adapt = connection.ops.adapt_datetimefield_value
@@ -131,6 +132,18 @@ def generate(lines: int, partners: int, big: int, seed: int = 11) -> dict[str, A
         Grant.objects.bulk_create(
             [Grant(partnership_id=pk, mode="full", valid_from=since) for pk in _ids(Partnership)], batch_size=5000
         )
+        # Coverage: full from activation; one partnership in 20 restricted to hosting after three months.
+        coverage = [GrantCoverage(partnership_id=pk, effective_at=since, mode="full") for pk in _ids(Partnership)]
+        coverage += [
+            GrantCoverage(
+                partnership_id=row.partnership_id,
+                effective_at=START + timedelta(days=90),
+                mode="restricted",
+                product_ids=[products["web-hosting"]],
+            )
+            for row in coverage[::20]
+        ]
+        GrantCoverage.objects.bulk_create(coverage, batch_size=5000)
         web = products["web-hosting"]
         CustomerProduct.objects.bulk_create(
             [CustomerProduct(org_id=c, product_id=web, status="active" if c % 10 else "trial") for _p, c in managed],

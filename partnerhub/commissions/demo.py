@@ -27,6 +27,7 @@ from partnerhub.commissions.tiers import refresh_partner_stats
 from partnerhub.orgs.models import Membership, Organisation
 from partnerhub.partners.models import Program
 from partnerhub.partnerships.models import Flow, Grant, GrantMode, Origin, Partnership, PartnershipStatus
+from partnerhub.partnerships.services.common import record_coverage
 
 # The partner's growth: (days ago, customers signed that day). Bronze from 3, Silver from 6, Gold from 11.
 GROWTH = ((240, 3), (150, 4), (60, 5))
@@ -70,6 +71,7 @@ def _customer(partner: Organisation, slug: str, name: str, since: datetime, skus
         valid_from=since,
         valid_until=since + timedelta(days=3650),
     )
+    record_coverage(partnership.pk, GrantMode.FULL, frozenset(), at=since)
     for sku in skus:
         CustomerProduct.objects.create(org=customer, product=Product.objects.get(sku=sku), status=ProductStatus.ACTIVE)
     return customer

@@ -12,7 +12,7 @@ customer; pages walk the ``(beneficiary, -id)`` index newest first (``core.pagin
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -107,14 +107,14 @@ class MonthSeries:
     """Commission (reversals included) per month in one currency, oldest month first."""
 
     currency: str
-    points: list[MonthPoint]
+    points: tuple[MonthPoint, ...]
 
     @property
     def total(self) -> Decimal:
         return from_minor(sum(p.minor for p in self.points), self.currency)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     org_id: int
     is_partner: bool
@@ -123,15 +123,15 @@ class Dashboard:
     open_invitations: int = 0
     active_customers: int = 0
     trial_customers: int = 0
-    totals: list[CurrencyTotals] = field(default_factory=list)
-    tiers: list[TierInfo] = field(default_factory=list)
+    totals: tuple[CurrencyTotals, ...] = ()
+    tiers: tuple[TierInfo, ...] = ()
     tier: TierInfo | None = None
     tier_since: datetime | None = None
     below_since: datetime | None = None
     next_tier: TierInfo | None = None
-    rates: list[CategoryRates] = field(default_factory=list)
-    months: list[date] = field(default_factory=list)
-    series: list[MonthSeries] = field(default_factory=list)
+    rates: tuple[CategoryRates, ...] = ()
+    months: tuple[date, ...] = ()
+    series: tuple[MonthSeries, ...] = ()
     refreshed_at: datetime | None = None
 
     @property
@@ -166,9 +166,24 @@ def _months(today: date, count: int) -> tuple[date, ...]:
 
 def dashboard(org: Organisation, *, today: date | None = None) -> Dashboard:
     """The dashboard figures of a partner or affiliate organisation, from the rollups (3 queries)."""
-    board = Dashboard(org_id=org.pk, is_partner=org.is_partner, is_affiliate=org.is_affiliate)
-    board.months = chart_months(today)
-    figures, tier_rows, rate_rows = _read(org.pk, board.months)
+    months = _months(today or timezone.localdate(), CHART_MONTHS)
+    figures, tiers, rates = _read(org.pk, months)
+    return _board(org.pk, org.is_partner, org.is_affiliate, months, figures, tiers, rates)
+
+
+@lru_cache(maxsize=256)
+def _board(
+    org_id: int,
+    is_partner: bool,
+    is_affiliate: bool,
+    months: tuple[date, ...],
+    figures: tuple[tuple[Any, ...], ...],
+    tier_rows: tuple[tuple[Any, ...], ...],
+    rate_rows: tuple[tuple[Any, ...], ...],
+) -> Dashboard:
+    """The dashboard made of the rows just read (memoised on them: the same rows make the same
+    immutable dashboard, and any change in the database changes the rows)."""
+    stats: dict[str, Any] = {}
     tier_id = None
     amounts: dict[str, dict[date, int]] = defaultdict(dict)
     totals = []
@@ -178,31 +193,45 @@ def dashboard(org: Organisation, *, today: date | None = None) -> Dashboard:
         elif kind == "t":  # the totals of one currency
             totals.append(CurrencyTotals(currency, a, b, c, d, e))
         else:  # the maintained customer figures and tier
-            board.customers, board.open_invitations, board.active_customers, board.trial_customers = a, b, c, d
+            stats = {
+                "customers": a,
+                "open_invitations": b,
+                "active_customers": c,
+                "trial_customers": d,
+                "tier_since": _moment(tier_since),
+                "below_since": _moment(below_since),
+                "refreshed_at": _moment(refreshed_at),
+            }
             tier_id = e
-            board.tier_since, board.below_since = _moment(tier_since), _moment(below_since)
-            board.refreshed_at = _moment(refreshed_at)
-    board.totals = sorted(totals, key=lambda t: t.currency)
-    currencies = sorted(set(amounts) | {t.currency for t in board.totals})
-    board.series = [
-        MonthSeries(
-            currency=currency,
-            points=[MonthPoint(m, currency, amounts[currency].get(m, 0)) for m in board.months],
-        )
+    currencies = sorted(set(amounts) | {t.currency for t in totals})
+    series = tuple(
+        MonthSeries(currency, tuple(MonthPoint(m, currency, amounts[currency].get(m, 0)) for m in months))
         for currency in currencies
-    ]
+    )
     # The program's tiers and rate table (a few dozen rows at most).
-    tiers = {pk: TierInfo(pk, name, threshold) for pk, name, threshold in tier_rows}
-    board.tiers = list(tiers.values())
-    board.tier = tiers.get(tier_id) if tier_id is not None else None
-    if org.is_partner:
-        if board.tier is None:
-            board.next_tier = board.tiers[0] if board.tiers else None
+    by_id = {pk: TierInfo(pk, name, threshold) for pk, name, threshold in tier_rows}
+    tiers = tuple(by_id.values())
+    tier = by_id.get(tier_id) if tier_id is not None else None
+    next_tier = None
+    if is_partner:
+        if tier is None:
+            next_tier = tiers[0] if tiers else None
         else:
-            index = board.tiers.index(board.tier)
-            board.next_tier = board.tiers[index + 1] if index + 1 < len(board.tiers) else None
-    board.rates = list(_rates(tuple(rate_rows), board.tier, board.next_tier))
-    return board
+            index = tiers.index(tier)
+            next_tier = tiers[index + 1] if index + 1 < len(tiers) else None
+    return Dashboard(
+        org_id=org_id,
+        is_partner=is_partner,
+        is_affiliate=is_affiliate,
+        totals=tuple(sorted(totals, key=lambda t: t.currency)),
+        tiers=tiers,
+        tier=tier,
+        next_tier=next_tier,
+        rates=_rates(rate_rows, tier, next_tier),
+        months=months,
+        series=series,
+        **stats,
+    )
 
 
 @cache
@@ -233,16 +262,18 @@ def _statements() -> tuple[str, str, str]:
     return figures, tiers, rates
 
 
-def _read(org_id: int, months: list[date]) -> tuple[list[Any], list[Any], list[Any]]:
+def _read(
+    org_id: int, months: tuple[date, ...]
+) -> tuple[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...]]:
     figures, tiers, rates = _statements()
     adapt = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
         cursor.execute(figures, [org_id, org_id, org_id, adapt(months[0]), adapt(months[-1])])
-        figure_rows = cursor.fetchall()
+        figure_rows = tuple(cursor.fetchall())
         cursor.execute(tiers)
-        tier_rows = cursor.fetchall()
+        tier_rows = tuple(cursor.fetchall())
         cursor.execute(rates)
-        rate_rows = cursor.fetchall()
+        rate_rows = tuple(cursor.fetchall())
     return figure_rows, tier_rows, rate_rows
 
 
@@ -280,7 +311,7 @@ def _number_percent(value: float | int | str) -> Decimal:
 def _rates(
     rows: tuple[tuple[Any, ...], ...], tier: TierInfo | None, next_tier: TierInfo | None
 ) -> tuple[CategoryRates, ...]:
-    """The rate table as shown (memoised on the rows read, so a changed table is never served stale)."""
+    """The rate table as shown (memoised on the rows read, like the dashboard)."""
     table: dict[tuple[str, str, int | None], Decimal] = {}
     categories: dict[str, tuple[int, str, str]] = {}
     for audience, tier_id, percent, slug, name, position in rows:

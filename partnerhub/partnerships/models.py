@@ -122,7 +122,6 @@ class Partnership(HashedTokenMixin, models.Model):
     ended_by_side = models.CharField(max_length=16, blank=True)
     # The catalog products a restricted grant named when the partnership ended (its grant then lets go
     # of them): commission accrual still pays the partner for events from before the end.
-    ended_product_ids = models.JSONField(default=list, blank=True)
     end_reason = models.CharField(_("reason"), max_length=500, blank=True)
 
     objects = PartnershipQuerySet.as_manager()
@@ -224,6 +223,28 @@ class Grant(models.Model):
     @property
     def is_in_force(self) -> bool:
         return self.revoked_at is None and self.valid_until is not None and self.valid_until > timezone.now()
+
+
+class GrantCoverage(models.Model):
+    """What an active partnership manages from ``effective_at`` on (DESIGN §8 "the partner managing that
+    product at the event's time"): the whole organisation (full) or the catalog products its restricted
+    grant names. Append-only: one row when the partnership becomes active and one more whenever a new
+    grant changes the mode or the products; the partnership's ``activated_at``/``ended_at`` bound it.
+    Accrual reads it, so an event that arrives late still pays whoever managed its product when it
+    occurred, however the grant changed since.
+    """
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="coverage")
+    effective_at = models.DateTimeField()
+    mode = models.CharField(max_length=16, choices=GrantMode.choices)
+    product_ids = models.JSONField(default=list, blank=True)  # catalog product ids, sorted (restricted)
+
+    class Meta:
+        indexes = [models.Index(fields=["partnership", "effective_at"], name="grant_coverage_at")]
+        constraints = [models.CheckConstraint(condition=Q(mode__in=GrantMode.values), name="grant_coverage_mode")]
+
+    def __str__(self) -> str:
+        return f"{self.partnership_id}: {self.mode} from {self.effective_at:%Y-%m-%d %H:%M}"
 
 
 class GrantProduct(models.Model):

@@ -7,9 +7,11 @@ another partner's restricted grant belongs to that partner). The entry's type is
 origin (``partner`` or ``self``). With no managing partner, the affiliate the customer signed up
 through earns (type ``affiliate``), if it is approved and the program's month limit has not passed.
 Otherwise nobody earns. Partnerships count by their active interval, so ending one stops commissions
-from that moment (seed 004); an ended restricted partnership keeps the products its grant named
-(``Partnership.ended_product_ids``), so an event from before the end that arrives later still pays
-it. A grant changed while the partnership is active (mode or products) is read as it is now.
+from that moment (seed 004). What a partnership manages is read as it was at the event's time from its
+grant's coverage history (``partnerships.GrantCoverage``: mode and products from each change on), so an
+event that arrives late pays whoever managed its product when it occurred, however the grant changed
+or the partnership ended since. Grant validity and revocation decide access, not earnings: the
+partnership's interval and products do.
 
 **How much.** base × rate, half-up per line to the currency's minor unit. Partners get the rate of
 the line's category in the tier in force at the event's time (:class:`~.models.TierChange`), or the

@@ -55,17 +55,38 @@ _Row = tuple[int, int, str, str, int, Any, Any, str, str, str, int, int, int | N
 _Earner = tuple[int, str, int | None, str, bool]
 
 
+# What a partnership manages from a moment on: None for the whole organisation (a full grant), else the
+# catalog products its restricted grant names.
+_Covered = frozenset[int] | None
+
+
 @dataclass(slots=True)
 class _Partnership:
     partner_id: int
     origin: str
     activated_at: datetime
     ended_at: datetime | None
-    full: bool
-    product_ids: frozenset[int]
+    # Its grant's coverage in time order: (effective from, what it covers); empty covers nothing.
+    coverage: tuple[tuple[datetime, _Covered], ...]
 
     def active_at(self, moment: datetime) -> bool:
         return self.activated_at <= moment and (self.ended_at is None or moment < self.ended_at)
+
+    @property
+    def always_full(self) -> bool:
+        """Full for its whole life: who earns never depends on the line's product."""
+        return bool(self.coverage) and all(covered is None for _at, covered in self.coverage)
+
+    def covered_at(self, moment: datetime) -> _Covered:
+        """What it manages at `moment`: the last coverage effective by then (the first one before that)."""
+        if not self.coverage:
+            return frozenset()
+        found = self.coverage[0][1]
+        for effective_at, covered in self.coverage:
+            if effective_at > moment:
+                break
+            found = covered
+        return found
 
 
 # --- the database dialect ------------------------------------------------------------------------

@@ -9,8 +9,18 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from partnerhub.billing.models import CustomerProduct
-from partnerhub.commissions.accrual.base import _LEDGER, _LINES, ONE, _Db, _Earner, _Event, _Partnership, _query, _Row
+from partnerhub.commissions.accrual.base import (
+    _LEDGER,
+    _LINES,
+    ONE,
+    _Covered,
+    _Db,
+    _Earner,
+    _Event,
+    _Partnership,
+    _query,
+    _Row,
+)
 from partnerhub.commissions.accrual.writing import _prepare, _Prepared
 from partnerhub.commissions.models import EntryType, TierChange
 from partnerhub.commissions.terms import Terms, add_months
@@ -29,26 +39,24 @@ def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Ter
     if not lines:
         return _prepare([], events, db)
     from partnerhub.affiliates.models import Affiliate, AffiliateStatus, Referral
-    from partnerhub.partnerships.models import Grant, GrantMode, GrantProduct, Partnership
+    from partnerhub.partnerships.models import GrantCoverage, Partnership
 
-    # The customers' partnerships (their grants, restricted grants' products, their partners' tier
-    # history) and referrals: four queries that depend only on the customers.
+    # The customers' partnerships, what their grants covered when (GrantCoverage), their partners' tier
+    # history and the referrals: four queries that depend only on the customers.
     customers, params = db.ids("p.customer_id", {events[line[0]].org_id for line in lines})
-    partnership, grant = Partnership._meta.db_table, Grant._meta.db_table
+    partnership = Partnership._meta.db_table
     active = f"{customers} AND p.activated_at IS NOT NULL"
     queries = [
         (
             f"SELECT p.id, p.customer_id, p.partner_id, p.origin, {db.moment_sql('p.activated_at')}, "  # noqa: S608
-            f"{db.moment_sql('p.ended_at')}, g.mode, p.ended_product_ids FROM {partnership} p "
-            f"LEFT JOIN {grant} g ON g.partnership_id = p.id WHERE {active} ORDER BY p.id DESC",
+            f"{db.moment_sql('p.ended_at')} FROM {partnership} p WHERE {active} ORDER BY p.id DESC",
             params,
         ),
         (
-            f"SELECT g.partnership_id, cp.product_id FROM {GrantProduct._meta.db_table} gp "  # noqa: S608
-            f"JOIN {grant} g ON g.id = gp.grant_id JOIN {partnership} p ON p.id = g.partnership_id "
-            f"JOIN {CustomerProduct._meta.db_table} cp ON cp.id = gp.customer_product_id "
-            f"WHERE {active} AND g.mode = %s",
-            [*params, str(GrantMode.RESTRICTED)],
+            f"SELECT c.partnership_id, {db.moment_sql('c.effective_at')}, c.mode, c.product_ids "  # noqa: S608
+            f"FROM {GrantCoverage._meta.db_table} c JOIN {partnership} p ON p.id = c.partnership_id "
+            f"WHERE {active} ORDER BY c.partnership_id, c.effective_at, c.id",
+            params,
         ),
         (
             f"SELECT p.customer_id, a.org_id, {db.moment_sql('p.created_at')} "  # noqa: S608
@@ -63,8 +71,8 @@ def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Ter
             params,
         ),
     ]
-    with db.meanwhile(queries) as (found, products, referred, history):
-        partnerships = _partnerships(found, products, db)
+    with db.meanwhile(queries) as (found, coverage, referred, history):
+        partnerships = _partnerships(found, coverage, db)
         referrals = _referrals(referred, terms, db)
         tiers = _tier_history(history, db)
         return _prepare(_compute_commissions(lines, events, terms, db, partnerships, referrals, tiers), events, db)
@@ -95,7 +103,7 @@ def _compute_commissions(
         if event_id != current:
             current = event_id
             found = partnerships.get(event.org_id, ())
-            per_product = any(not p.full for p in found)
+            per_product = any(not p.always_full for p in found)
             earner = None if per_product else _earner(found, None, event, referrals, tiers, affiliate)
             stamp = (db.stamp(event.occurred_at), db.stamp(terms.hold_until(event.occurred_at)))
         who = (
@@ -162,46 +170,51 @@ def commission_minor(base: Decimal, rate: Decimal, currency: str) -> int:
 
 
 def _managing(partnerships: Sequence[_Partnership], product_id: int | None, moment: datetime) -> _Partnership | None:
+    """The partnership managing `product_id` at `moment`: one whose restricted grant named it then, else
+    the one whose full grant covered the organisation then (the newest, should two overlap)."""
     if len(partnerships) == 1:
         (only,) = partnerships
         if not only.active_at(moment):
             return None
-        return only if only.full or product_id in only.product_ids else None
-    active = [p for p in partnerships if p.active_at(moment)]
-    for p in active:
-        if not p.full and product_id in p.product_ids:
+        covered = only.covered_at(moment)
+        return only if covered is None or product_id in covered else None
+    full: list[_Partnership] = []
+    for p in partnerships:
+        if not p.active_at(moment):
+            continue
+        covered = p.covered_at(moment)
+        if covered is None:
+            full.append(p)
+        elif product_id in covered:
             return p
-    full = [p for p in active if p.full]
     return max(full, key=lambda p: p.activated_at) if full else None
 
 
 def _partnerships(
-    rows: list[tuple[Any, ...]], grant_products: list[tuple[Any, ...]], db: _Db
+    rows: list[tuple[Any, ...]], coverage_rows: list[tuple[Any, ...]], db: _Db
 ) -> dict[int, list[_Partnership]]:
     """Per customer, its activated partnerships (newest first) from (id, customer, partner, origin,
-    activated, ended, grant mode, products kept at the end) rows and the (partnership, product) pairs of
-    restricted grants."""
+    activated, ended) rows and their grants' (partnership, effective from, mode, catalog product ids)
+    coverage rows in time order."""
     from partnerhub.partnerships.models import GrantMode
 
-    products: dict[int, set[int]] = defaultdict(set)
-    for partnership_id, product_id in grant_products:
-        products[partnership_id].add(product_id)
+    restricted = str(GrantMode.RESTRICTED)
+    coverage: dict[int, list[tuple[datetime, _Covered]]] = defaultdict(list)
+    for partnership_id, effective_at, mode, product_ids in coverage_rows:
+        covered: _Covered = None
+        if mode == restricted:
+            named = json.loads(product_ids) if isinstance(product_ids, str) else product_ids
+            covered = frozenset(int(product_id) for product_id in named or ())
+        coverage[partnership_id].append((db.moment(effective_at) or datetime.min.replace(tzinfo=UTC), covered))
     found: dict[int, list[_Partnership]] = defaultdict(list)
-    no_products: frozenset[int] = frozenset()
-    for pk, customer_id, partner_id, origin, activated_at, ended_at, mode, ended_products in rows:
-        restricted = mode == GrantMode.RESTRICTED
-        if restricted and ended_products:
-            # An ended partnership's grant let go of its products; the partnership kept which they were.
-            kept = json.loads(ended_products) if isinstance(ended_products, str) else ended_products
-            products[pk].update(int(product_id) for product_id in kept)
+    for pk, customer_id, partner_id, origin, activated_at, ended_at in rows:
         found[customer_id].append(
             _Partnership(
                 partner_id=partner_id,
                 origin=origin,
                 activated_at=db.moment(activated_at) or datetime.min.replace(tzinfo=UTC),
                 ended_at=db.moment(ended_at),
-                full=not restricted,
-                product_ids=frozenset(products.get(pk, ())) if restricted else no_products,
+                coverage=tuple(coverage.get(pk, ())),
             )
         )
     return found

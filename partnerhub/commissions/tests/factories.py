@@ -32,6 +32,7 @@ from partnerhub.partnerships.models import (
     Partnership,
     PartnershipStatus,
 )
+from partnerhub.partnerships.services.common import record_coverage
 
 _ids = itertools.count(1)
 
@@ -92,13 +93,10 @@ def link(
         valid_from=since,
         valid_until=since + timedelta(days=365),
     )
-    if until is not None:
-        # Ended: the grant let go of its products, the partnership keeps which they were.
-        partnership.ended_product_ids = sorted({p.product_id for p in products})
-        partnership.save(update_fields=["ended_product_ids"])
-        return partnership
-    for product in products:
-        GrantProduct.objects.create(grant=grant, customer_product=product)
+    record_coverage(partnership.pk, mode, frozenset(p.pk for p in products), at=since)
+    if until is None:
+        for product in products:
+            GrantProduct.objects.create(grant=grant, customer_product=product)
     return partnership
 
 

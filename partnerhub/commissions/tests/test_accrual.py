@@ -147,3 +147,50 @@ def test_a_refund_of_one_product_reverses_that_products_partner_only(program):
     }
     assert balances == {hosting_partner: 1000, vps_partner: 0}
     assert stored_totals() == recompute_totals()
+
+
+def test_a_grant_change_applies_from_its_time_on(program, operator_org):
+    """Full → restricted while the partnership stays active: an event from before the change (posted
+    after it) pays every line as the full grant did; a later one only the products still granted."""
+    from conftest import actor, add_member, make_user
+    from partnerhub.access.perms import Role
+    from partnerhub.commissions.tests.factories import holding
+    from partnerhub.partnerships.services import GrantInput, change_grant
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    owner = make_user("owner@kunde.test")
+    add_member(owner, customer, Role.OWNER)
+    t0 = timezone.now() - timedelta(days=10)
+    vps = holding(customer, "vps-s")
+    holding(customer, "web-hosting")
+    partnership = link(partner, customer, since=t0)
+    set_tier(partner, "Gold", t0, program)
+    change_grant(actor(owner), partnership, GrantInput(mode="restricted", product_ids=frozenset({vps.pk})))
+    before = event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=t0 + timedelta(days=1))
+    after = event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=timezone.now())
+    accrue_pending()
+    assert sorted(LedgerEntry.objects.values_list("event_id", "product_sku", "amount_minor")) == [
+        (before.pk, "vps-s", 1500),
+        (before.pk, "web-hosting", 2000),
+        (after.pk, "vps-s", 1500),
+    ]
+
+
+def test_a_restricted_grant_made_full_earns_on_every_product_from_then_on(program, operator_org):
+    from conftest import actor, add_member, make_user
+    from partnerhub.access.perms import Role
+    from partnerhub.commissions.tests.factories import holding
+    from partnerhub.partnerships.services import GrantInput, change_grant
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    owner = make_user("owner@kunde.test")
+    add_member(owner, customer, Role.OWNER)
+    t0 = timezone.now() - timedelta(days=10)
+    vps = holding(customer, "vps-s")
+    partnership = link(partner, customer, since=t0, mode="restricted", products=[vps])
+    set_tier(partner, "Silver", t0, program)
+    change_grant(actor(owner), partnership, GrantInput())
+    event(customer, "payment", [("web-hosting", "100.00")], at=t0 + timedelta(days=1))  # before: a partner of vps only
+    after = event(customer, "payment", [("web-hosting", "100.00")], at=timezone.now())
+    accrue_pending()
+    assert list(LedgerEntry.objects.values_list("event_id", "amount_minor")) == [(after.pk, 1500)]

@@ -1,8 +1,8 @@
 """Property tests of accrual and the ledger (DESIGN §8): random histories against a reference model.
 
 A history is a list of operations on a small world (three partners, an affiliate, four customers,
-the seed program): partnerships start and end (origin partner or self, full or restricted grants),
-customers sign up through the affiliate, tiers change, customers pay and renew (1–3 lines in CHF or
+the seed program): partnerships start, change their grant (full ↔ restricted, other products) and end
+(origin partner or self, full or restricted grants), customers sign up through the affiliate, tiers change, customers pay and renew (1–3 lines in CHF or
 EUR), refunds and chargebacks (full or partial, never more than is left: the ingest rule), and the
 accrual runs in random batch splits, out of order (events that occurred before ones already
 accrued), with duplicate deliveries, and approve_due runs at various clocks.
@@ -52,6 +52,7 @@ from partnerhub.commissions.tests.factories import (
 )
 from partnerhub.orgs.models import Organisation
 from partnerhub.partnerships.models import GrantMode, GrantProduct, Partnership, PartnershipStatus
+from partnerhub.partnerships.services.common import GrantInput, apply_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -86,10 +87,23 @@ class Link:
     origin: str
     start: datetime
     end: datetime | None
-    skus: frozenset[str] | None  # None: full grant
+    # What its grant covered from when on, in time order: skus, or None for a full grant.
+    grants: list[tuple[datetime, frozenset[str] | None]]
 
     def active_at(self, t: datetime) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
+
+    def skus_at(self, t: datetime) -> frozenset[str] | None:
+        found = self.grants[0][1]
+        for since, skus in self.grants:
+            if since <= t:
+                found = skus
+        return found
+
+    @property
+    def skus(self) -> frozenset[str] | None:
+        """What it covers now (the clock only moves forward)."""
+        return self.grants[-1][1]
 
 
 @dataclass
@@ -129,9 +143,10 @@ class Reference:
         active at `t` — whenever the event is accrued (`read_at`), even after the partnership ended."""
         active = [k for k in self.links if k.customer == customer and k.active_at(t)]
         for k in active:
-            if k.skus is not None and sku in k.skus:
+            skus = k.skus_at(t)
+            if skus is not None and sku in skus:
                 return k
-        full = [k for k in active if k.skus is None]
+        full = [k for k in active if k.skus_at(t) is None]
         assert len(full) <= 1
         return full[0] if full else None
 
@@ -278,6 +293,8 @@ OPS = {
     "start": st.tuples(st.just("start"), partner, customer, st.sampled_from(["partner", "self"]),
                        st.booleans(), st.frozensets(st.sampled_from(SKUS), min_size=1)),
     "end": st.tuples(st.just("end"), partner, customer),
+    "regrant": st.tuples(st.just("regrant"), partner, customer, st.booleans(),
+                         st.frozensets(st.sampled_from(SKUS), min_size=1)),
     "refer": st.tuples(st.just("refer"), customer),
     "tier": st.tuples(st.just("tier"), partner, st.sampled_from(TIERS)),
     "pay": st.tuples(st.just("pay"), customer, st.sampled_from(["payment", "renewal"]),
@@ -299,8 +316,8 @@ def history(*names: str, weights: dict[str, int] | None = None) -> st.SearchStra
 
 
 HISTORY = history(
-    "start", "end", "refer", "tier", "pay", "refund", "accrue", "replay", "approve", "wait",
-    weights={"pay": 3, "refund": 2, "start": 2, "accrue": 2, "tier": 2},
+    "start", "end", "regrant", "refer", "tier", "pay", "refund", "accrue", "replay", "approve", "wait",
+    weights={"pay": 3, "refund": 2, "start": 2, "accrue": 2, "tier": 2, "regrant": 2},
 )  # fmt: skip
 STATUS_HISTORY = history(
     "start", "tier", "pay", "refund", "accrue", "approve", "wait", "payout",
@@ -369,23 +386,45 @@ class Run:
             mode=GrantMode.RESTRICTED if restricted else GrantMode.FULL,
             products=[self.w.holdings[(c, s)] for s in sorted(skus)] if restricted else (),
         )
-        self.ref.links.append(Link(pid, cid, origin, self.clock, None, frozenset(skus) if restricted else None))
+        self.ref.links.append(Link(pid, cid, origin, self.clock, None, [(self.clock, skus if restricted else None)]))
+
+    def op_regrant(self, p: int, c: int, restricted: bool, skus: frozenset[str]) -> None:
+        """The customer grants an active partnership new access (mode and products) from now on."""
+        pid, cid = self.w.partners[p].pk, self.w.customers[c].pk
+        now = [k for k in self.ref.links if k.customer == cid and k.active_at(self.clock)]
+        mine = next((k for k in now if k.partner == pid), None)
+        if mine is None:
+            return
+        others = [k for k in now if k is not mine]
+        if restricted:
+            skus = skus - {s for k in others if k.skus is not None for s in k.skus}
+            if not skus:
+                return
+        elif any(k.skus is None for k in others):
+            return  # one full partnership per customer
+        partnership = Partnership.objects.select_related("grant").get(
+            partner_id=pid, customer_id=cid, status=PartnershipStatus.ACTIVE
+        )
+        data = GrantInput(
+            mode=GrantMode.RESTRICTED if restricted else GrantMode.FULL,
+            product_ids=frozenset(self.w.holdings[(c, s)].pk for s in skus) if restricted else frozenset(),
+        )
+        apply_grant(partnership.grant, data, by=None, now=self.clock)
+        mine.grants.append((self.clock, frozenset(skus) if restricted else None))
 
     def op_end(self, p: int, c: int) -> None:
         pid, cid = self.w.partners[p].pk, self.w.customers[c].pk
         for k in self.ref.links:
             if k.partner == pid and k.customer == cid and k.end is None:
-                # As the partnership service ends one: its restricted grant lets go of the products,
-                # whose catalog ids stay on the partnership for events from before the end.
-                released = GrantProduct.objects.filter(
+                # As the partnership service ends one: its restricted grant lets go of the products
+                # (its coverage history keeps them for events from before the end).
+                GrantProduct.objects.filter(
                     grant__partnership__partner_id=pid,
                     grant__partnership__customer_id=cid,
                     grant__partnership__status=PartnershipStatus.ACTIVE,
-                )
-                kept = sorted(set(released.values_list("customer_product__product_id", flat=True)))
-                released.delete()
+                ).delete()
                 Partnership.objects.filter(partner_id=pid, customer_id=cid, status=PartnershipStatus.ACTIVE).update(
-                    status=PartnershipStatus.ENDED, ended_at=self.clock, ended_product_ids=kept
+                    status=PartnershipStatus.ENDED, ended_at=self.clock
                 )
                 k.end = self.clock
 

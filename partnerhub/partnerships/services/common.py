@@ -25,6 +25,7 @@ from partnerhub.partnerships.models import (
     DEFAULT_GRANT_DAYS,
     MAX_GRANT_DAYS,
     Grant,
+    GrantCoverage,
     GrantMode,
     GrantProduct,
     Partnership,
@@ -216,6 +217,22 @@ def apply_grant(grant: Grant, data: GrantInput, *, by: User | None, now: datetim
     grant.updated_at = now
     grant.save()
     sync_products(grant, data.product_ids if data.mode == GrantMode.RESTRICTED else frozenset())
+    record_coverage(grant.partnership_id, data.mode, data.product_ids, at=now)
+
+
+def record_coverage(partnership_id: int, mode: str, customer_product_ids: frozenset[int], *, at: datetime) -> None:
+    """Append what the partnership manages from `at` on, when that differs from what it managed so far
+    (accrual reads these rows for events of any time)."""
+    restricted = mode == GrantMode.RESTRICTED
+    product_ids = (
+        sorted(set(CustomerProduct.objects.filter(pk__in=customer_product_ids).values_list("product_id", flat=True)))
+        if restricted
+        else []
+    )
+    last = GrantCoverage.objects.filter(partnership_id=partnership_id).order_by("-effective_at", "-id").first()
+    if last is not None and last.mode == mode and last.product_ids == product_ids:
+        return
+    GrantCoverage.objects.create(partnership_id=partnership_id, effective_at=at, mode=mode, product_ids=product_ids)
 
 
 def store_request(grant: Grant, data: GrantInput) -> None:

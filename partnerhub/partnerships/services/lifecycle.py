@@ -162,8 +162,6 @@ def end_partnership(
         locked.ended_by_side = side
         locked.end_reason = reason
         locked.token_hash = None
-        released = GrantProduct.objects.filter(grant__partnership=locked)
-        locked.ended_product_ids = sorted(set(released.values_list("customer_product__product_id", flat=True)))
         locked.save(
             update_fields=[
                 "status",
@@ -172,10 +170,10 @@ def end_partnership(
                 "ended_by_side",
                 "end_reason",
                 "token_hash",
-                "ended_product_ids",
             ]
         )
-        released.delete()
+        # Its products are free again; the grant's coverage keeps which they were (for late events).
+        GrantProduct.objects.filter(grant__partnership=locked).delete()
         record(
             actor,
             "partnership.ended",

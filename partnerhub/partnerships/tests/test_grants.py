@@ -16,7 +16,7 @@ from partnerhub.access.policy import may
 from partnerhub.audit.models import AuditEntry
 from partnerhub.core.errors import ServiceError
 from partnerhub.partnerships import services
-from partnerhub.partnerships.models import Grant
+from partnerhub.partnerships.models import Grant, GrantCoverage, GrantProduct, Partnership
 from partnerhub.partnerships.services import GrantInput
 from partnerhub.partnerships.tests.helpers import actor, snapshot
 
@@ -200,3 +200,37 @@ def test_the_daily_command_runs_expiry_and_maintenance(active, partner, partner_
     with time_machine.travel(active.grant.valid_until - timedelta(days=14), tick=False):
         call_command("partnerships_daily", stdout=out)
     assert "1 expired" in out.getvalue() and "1 warned" in out.getvalue() and "0 extended" in out.getvalue()
+
+
+def test_coverage_keeps_what_the_partnership_managed_when(active, acme, acme_owner, acme_products):
+    """Accrual reads GrantCoverage: a row from activation and one per change of mode or products, kept
+    after the end (for events that arrive late)."""
+    hosting, domain = acme_products
+
+    def coverage() -> list[tuple[str, list[int]]]:
+        return [(c.mode, c.product_ids) for c in GrantCoverage.objects.filter(partnership=active).order_by("id")]
+
+    assert coverage() == [("full", [])]
+    services.change_grant(actor(acme_owner), active, GrantInput(scopes=frozenset({Perm.TICKETS_USE})))
+    assert coverage() == [("full", [])]  # scopes alone do not change what it manages
+    services.change_grant(actor(acme_owner), active, GrantInput(mode="restricted", product_ids=frozenset({hosting.pk})))
+    services.change_grant(
+        actor(acme_owner), active, GrantInput(mode="restricted", product_ids=frozenset({hosting.pk, domain.pk}))
+    )
+    ids = sorted([hosting.product_id, domain.product_id])
+    assert coverage() == [("full", []), ("restricted", [hosting.product_id]), ("restricted", ids)]
+    rows = list(GrantCoverage.objects.filter(partnership=active).order_by("id"))
+    assert rows[0].effective_at == Partnership.objects.get(pk=active.pk).activated_at
+    assert rows[0].effective_at <= rows[1].effective_at <= rows[2].effective_at
+    services.end_partnership(actor(acme_owner), active, side="customer")
+    assert not GrantProduct.objects.filter(grant__partnership=active).exists()
+    assert coverage() == [("full", []), ("restricted", [hosting.product_id]), ("restricted", ids)]
+
+
+def test_a_refused_grant_change_adds_no_coverage(rival, acme, acme_owner, acme_products, active):
+    restricted = GrantInput(mode="restricted", product_ids=frozenset({acme_products[0].pk}))
+    other = services.choose_partner(actor(acme_owner), customer=acme, partner=rival, grant=restricted)
+    before = list(GrantCoverage.objects.order_by("id").values_list("id", "mode", "product_ids"))
+    with pytest.raises(ServiceError, match="already has full access"):
+        services.change_grant(actor(acme_owner), other, FULL)
+    assert list(GrantCoverage.objects.order_by("id").values_list("id", "mode", "product_ids")) == before

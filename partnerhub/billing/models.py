@@ -248,13 +248,10 @@ class BillingEvent(models.Model):
     payload_hash = models.CharField(max_length=64)
     source = models.CharField(max_length=16, default="api")
     created_at = models.DateTimeField(default=timezone.now)
-    # Set once commission accrual has read the event (commissions.accrual); unaccrued events are its queue.
-    accrued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["id"], condition=Q(accrued_at__isnull=True), name="billing_event_unaccrued"),
             models.Index(fields=["org", "-occurred_at"], name="billing_event_org_recent"),
             # Refunds and chargebacks of an event (refund bound, detail page).
             models.Index(fields=["refers_to"], name="billing_event_refers_to"),

@@ -197,6 +197,19 @@ class LedgerEntry(models.Model):
         return self.reverses_id is not None
 
 
+class PendingEvent(models.Model):
+    """A billing event accrual has not seen yet. A database trigger adds one row for every billing event
+    stored, however it is inserted (``triggers.queue_events``); accrual takes them in id order and
+    deletes them in the transaction that writes their entries. A narrow queue, so marking a batch done
+    deletes small rows instead of rewriting wide, much-indexed event rows; putting an event back
+    replays it (only missing entries are written)."""
+
+    event = models.OneToOneField("billing.BillingEvent", primary_key=True, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return str(self.event_id)
+
+
 class Totals(models.Model):
     """Rollup per beneficiary and currency, maintained in the transaction that changes the ledger."""
 

@@ -1,8 +1,14 @@
-"""The ledger's database guard: rows are never deleted, and an UPDATE may only move the status
-forward (pending → approved → paid) together with its time and payout; every other column is fixed.
-A statement may also release an approved entry from a cancelled payout (payout back to empty)."""
+"""Database triggers of commissions.
+
+- The ledger's guard: rows are never deleted, and an UPDATE may only move the status forward
+  (pending → approved → paid) together with its time and payout; every other column is fixed. A
+  statement may also release an approved entry from a cancelled payout (payout back to empty).
+- The accrual queue: every billing event inserted gets a :class:`~.models.PendingEvent` row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
@@ -87,15 +93,52 @@ def _statements(vendor: str, *, up: bool) -> list[str]:
     raise NotImplementedError(f"No ledger triggers for database vendor {vendor!r}.")
 
 
-def ledger_guard() -> migrations.RunPython:
-    def run(schema_editor: BaseDatabaseSchemaEditor, *, up: bool) -> None:
-        for statement in _statements(schema_editor.connection.vendor, up=up):
+def _run(statements: Callable[..., list[str]]) -> migrations.RunPython:
+    def forwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        for statement in statements(schema_editor.connection.vendor, up=True):
             schema_editor.execute(statement, params=None)
 
-    def forwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-        run(schema_editor, up=True)
-
     def backwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-        run(schema_editor, up=False)
+        for statement in statements(schema_editor.connection.vendor, up=False):
+            schema_editor.execute(statement, params=None)
 
     return migrations.RunPython(forwards, backwards)
+
+
+def ledger_guard() -> migrations.RunPython:
+    return _run(_statements)
+
+
+# --- the accrual queue ----------------------------------------------------------------------------------
+
+QUEUE = "commissions_pendingevent"
+EVENTS = "billing_billingevent"
+
+
+def _queue_statements(vendor: str, *, up: bool) -> list[str]:
+    if vendor == "postgresql":
+        if not up:
+            return [
+                f"DROP TRIGGER IF EXISTS {EVENTS}_queue ON {EVENTS};",
+                "DROP FUNCTION IF EXISTS partnerhub_queue_events();",
+            ]
+        return [
+            "CREATE OR REPLACE FUNCTION partnerhub_queue_events() RETURNS trigger AS $$ BEGIN "  # noqa: S608
+            f"INSERT INTO {QUEUE} (event_id) SELECT id FROM stored; RETURN NULL; END; $$ LANGUAGE plpgsql;",
+            # Once per statement with its rows (a transition table): a bulk insert queues in one go.
+            f"CREATE TRIGGER {EVENTS}_queue AFTER INSERT ON {EVENTS} REFERENCING NEW TABLE AS stored "
+            "FOR EACH STATEMENT EXECUTE FUNCTION partnerhub_queue_events();",
+        ]
+    if vendor == "sqlite":
+        if not up:
+            return [f"DROP TRIGGER IF EXISTS {EVENTS}_queue;"]
+        return [
+            f"CREATE TRIGGER {EVENTS}_queue AFTER INSERT ON {EVENTS} BEGIN "  # noqa: S608 - table names only
+            f"INSERT INTO {QUEUE} (event_id) VALUES (NEW.id); END;"
+        ]
+    raise NotImplementedError(f"No queue trigger for database vendor {vendor!r}.")
+
+
+def queue_events() -> migrations.RunPython:
+    """Every billing event inserted is queued for accrual (:class:`~.models.PendingEvent`)."""
+    return _run(_queue_statements)

@@ -45,9 +45,12 @@ worker or a lost race adds nothing:
   inserted are counted, and should the count fall short the chunk is undone (savepoint) and written
   with ``INSERT … ON CONFLICT DO NOTHING RETURNING`` instead.
 
-**Set-based.** Events are taken in id order in batches; each batch costs a fixed number of queries
-whatever its size (events, lines, partnerships, grants, referrals, tier history, existing entries,
-then the inserts, one upsert per rollup table and one update marking the events accrued).
+**Set-based.** Events are taken from the accrual queue (:class:`~..models.PendingEvent`, filled by a
+database trigger on every billing event stored) in id order in batches; each batch costs a fixed
+number of queries whatever its size (events, lines, partnerships with their grants' coverage,
+referrals, tier history, existing entries, then the inserts, one upsert per rollup table and one
+delete taking the events off the queue). A long run on PostgreSQL also analyses the ledger it grew,
+so the batch reads keep index plans.
 
 **Speed.** The hot path avoids the ORM's per-value work: the batch's queries are plain SQL with the
 ids passed as one parameter (an array on PostgreSQL, read with binary results; ``json_each`` on
@@ -55,8 +58,8 @@ SQLite, its timestamps read as text and parsed once per value), rows come back a
 is decided once per event unless a restricted grant can decide per line, and amounts are integers: a
 base amount in 1/10,000 units times a rate in 1/100 percent is the commission in 1/10⁸ of the minor
 unit, rounded half-up by integer division — exactly the Decimal result of :func:`commission_minor`
-(a rate with finer steps takes that Decimal path). On PostgreSQL the update marking the events
-accrued is pipelined: the server runs it while the commissions are computed.
+(a rate with finer steps takes that Decimal path). On PostgreSQL the delete taking the events
+off the queue is pipelined: the server runs it while the commissions are computed.
 """
 
 from partnerhub.commissions.accrual.base import BATCH_EVENTS, INSERT_CHUNK, AccrualResult

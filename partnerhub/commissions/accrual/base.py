@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 
 from partnerhub.billing.models import BillingEvent, BillingEventLine
-from partnerhub.commissions.models import LedgerEntry
+from partnerhub.commissions.models import LedgerEntry, PendingEvent
 
 BATCH_EVENTS = 20000
 INSERT_CHUNK = 500
@@ -22,6 +22,7 @@ ONE = Decimal(1)
 _EVENTS = BillingEvent._meta.db_table
 _LINES = BillingEventLine._meta.db_table
 _LEDGER = LedgerEntry._meta.db_table
+_QUEUE = PendingEvent._meta.db_table
 
 
 @dataclass(slots=True)
@@ -67,15 +68,16 @@ class _Partnership:
     activated_at: datetime
     ended_at: datetime | None
     # Its grant's coverage in time order: (effective from, what it covers); empty covers nothing.
-    coverage: tuple[tuple[datetime, _Covered], ...]
+    coverage: tuple[tuple[datetime, _Covered], ...] = ()
+    # Full for its whole life: who earns never depends on the line's product.
+    always_full: bool = False
 
     def active_at(self, moment: datetime) -> bool:
         return self.activated_at <= moment and (self.ended_at is None or moment < self.ended_at)
 
-    @property
-    def always_full(self) -> bool:
-        """Full for its whole life: who earns never depends on the line's product."""
-        return bool(self.coverage) and all(covered is None for _at, covered in self.coverage)
+    def cover(self, coverage: list[tuple[datetime, _Covered]]) -> None:
+        self.coverage = tuple(coverage)
+        self.always_full = bool(coverage) and all(covered is None for _at, covered in coverage)
 
     def covered_at(self, moment: datetime) -> _Covered:
         """What it manages at `moment`: the last coverage effective by then (the first one before that)."""

@@ -39,24 +39,22 @@ def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Ter
     if not lines:
         return _prepare([], events, db)
     from partnerhub.affiliates.models import Affiliate, AffiliateStatus, Referral
-    from partnerhub.partnerships.models import GrantCoverage, Partnership
+    from partnerhub.partnerships.models import GrantCoverage, GrantMode, Partnership
 
-    # The customers' partnerships, what their grants covered when (GrantCoverage), their partners' tier
-    # history and the referrals: four queries that depend only on the customers.
+    # The customers' partnerships with what their grants covered when (GrantCoverage; one row per
+    # partnership and coverage, products only for restricted ones), their partners' tier history and
+    # the referrals: three queries that depend only on the customers.
     customers, params = db.ids("p.customer_id", {events[line[0]].org_id for line in lines})
     partnership = Partnership._meta.db_table
     active = f"{customers} AND p.activated_at IS NOT NULL"
     queries = [
         (
             f"SELECT p.id, p.customer_id, p.partner_id, p.origin, {db.moment_sql('p.activated_at')}, "  # noqa: S608
-            f"{db.moment_sql('p.ended_at')} FROM {partnership} p WHERE {active} ORDER BY p.id DESC",
-            params,
-        ),
-        (
-            f"SELECT c.partnership_id, {db.moment_sql('c.effective_at')}, c.mode, c.product_ids "  # noqa: S608
-            f"FROM {GrantCoverage._meta.db_table} c JOIN {partnership} p ON p.id = c.partnership_id "
-            f"WHERE {active} ORDER BY c.partnership_id, c.effective_at, c.id",
-            params,
+            f"{db.moment_sql('p.ended_at')}, {db.moment_sql('c.effective_at')}, "
+            "CASE WHEN c.mode = %s THEN c.product_ids END "
+            f"FROM {partnership} p LEFT JOIN {GrantCoverage._meta.db_table} c ON c.partnership_id = p.id "
+            f"WHERE {active} ORDER BY p.id DESC, c.effective_at, c.id",
+            [str(GrantMode.RESTRICTED), *params],
         ),
         (
             f"SELECT p.customer_id, a.org_id, {db.moment_sql('p.created_at')} "  # noqa: S608
@@ -71,8 +69,8 @@ def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Ter
             params,
         ),
     ]
-    with db.meanwhile(queries) as (found, coverage, referred, history):
-        partnerships = _partnerships(found, coverage, db)
+    with db.meanwhile(queries) as (found, referred, history):
+        partnerships = _partnerships(found, db)
         referrals = _referrals(referred, terms, db)
         tiers = _tier_history(history, db)
         return _prepare(_compute_commissions(lines, events, terms, db, partnerships, referrals, tiers), events, db)
@@ -190,33 +188,35 @@ def _managing(partnerships: Sequence[_Partnership], product_id: int | None, mome
     return max(full, key=lambda p: p.activated_at) if full else None
 
 
-def _partnerships(
-    rows: list[tuple[Any, ...]], coverage_rows: list[tuple[Any, ...]], db: _Db
-) -> dict[int, list[_Partnership]]:
+def _partnerships(rows: list[tuple[Any, ...]], db: _Db) -> dict[int, list[_Partnership]]:
     """Per customer, its activated partnerships (newest first) from (id, customer, partner, origin,
-    activated, ended) rows and their grants' (partnership, effective from, mode, catalog product ids)
-    coverage rows in time order."""
-    from partnerhub.partnerships.models import GrantMode
-
-    restricted = str(GrantMode.RESTRICTED)
-    coverage: dict[int, list[tuple[datetime, _Covered]]] = defaultdict(list)
-    for partnership_id, effective_at, mode, product_ids in coverage_rows:
-        covered: _Covered = None
-        if mode == restricted:
-            named = json.loads(product_ids) if isinstance(product_ids, str) else product_ids
-            covered = frozenset(int(product_id) for product_id in named or ())
-        coverage[partnership_id].append((db.moment(effective_at) or datetime.min.replace(tzinfo=UTC), covered))
+    activated, ended, coverage effective from, restricted products or None) rows, one per partnership
+    and coverage in time order (a partnership without coverage has one row of NULLs: it covers nothing)."""
     found: dict[int, list[_Partnership]] = defaultdict(list)
-    for pk, customer_id, partner_id, origin, activated_at, ended_at in rows:
-        found[customer_id].append(
-            _Partnership(
+    current: _Partnership | None = None
+    current_pk = None
+    coverage: list[tuple[datetime, _Covered]] = []
+    for pk, customer_id, partner_id, origin, activated_at, ended_at, effective_at, product_ids in rows:
+        if pk != current_pk:
+            if current is not None:
+                current.cover(coverage)
+            current_pk, coverage = pk, []
+            current = _Partnership(
                 partner_id=partner_id,
                 origin=origin,
                 activated_at=db.moment(activated_at) or datetime.min.replace(tzinfo=UTC),
                 ended_at=db.moment(ended_at),
-                coverage=tuple(coverage.get(pk, ())),
             )
-        )
+            found[customer_id].append(current)
+        if effective_at is None:
+            continue
+        covered: _Covered = None
+        if product_ids is not None:
+            named = json.loads(product_ids) if isinstance(product_ids, str) else product_ids
+            covered = frozenset(int(product_id) for product_id in named)
+        coverage.append((db.moment(effective_at), covered))
+    if current is not None:
+        current.cover(coverage)
     return found
 
 

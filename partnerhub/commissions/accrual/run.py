@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from partnerhub.billing.events.payload import REVERSIBLE, REVERSING
-from partnerhub.commissions.accrual.base import _EVENTS, BATCH_EVENTS, AccrualResult, _Db, _Event, _query
+from partnerhub.commissions.accrual.base import (
+    _EVENTS,
+    _LEDGER,
+    _QUEUE,
+    BATCH_EVENTS,
+    AccrualResult,
+    _Db,
+    _Event,
+    _query,
+)
 from partnerhub.commissions.accrual.earning import _commission_rows
 from partnerhub.commissions.accrual.reversing import _reversal_rows
 from partnerhub.commissions.accrual.writing import _flush, _prepare, _Rollups
@@ -16,22 +24,56 @@ from partnerhub.commissions.terms import Terms, load_terms
 
 
 def accrue_pending(*, batch_events: int = BATCH_EVENTS, limit: int | None = None) -> AccrualResult:
-    """Accrue every billing event not accrued yet, oldest first, one transaction per batch."""
+    """Accrue every queued billing event (:class:`~..models.PendingEvent`), oldest first, one transaction
+    per batch."""
     total = AccrualResult()
     terms = load_terms()
+    statistics = _LedgerStatistics() if connection.vendor == "postgresql" else None
     while limit is None or total.events < limit:
         size = batch_events if limit is None else min(batch_events, limit - total.events)
         ids = [
             pk
             for (pk,) in _query(
-                f"SELECT id FROM {_EVENTS} WHERE accrued_at IS NULL ORDER BY id LIMIT %s",  # noqa: S608
+                f"SELECT event_id FROM {_QUEUE} ORDER BY event_id LIMIT %s",  # noqa: S608
                 [size],
             )
         ]
         if not ids:
             break
-        total += accrue_events(ids, terms=terms)
+        done = accrue_events(ids, terms=terms)
+        total += done
+        if statistics is not None:
+            statistics.grew(done.entries)
     return total
+
+
+# Analyse the ledger once a run added this many entries, or a quarter of what it held (whichever is more).
+ANALYZE_FLOOR = 100_000
+
+
+class _LedgerStatistics:
+    """PostgreSQL plans each batch's reads of the ledger (the anti-join, the originals of refunds) from
+    its statistics. A catch-up run can grow the ledger many times over between two autovacuum analyses,
+    and plans made for the smaller table (sequential scans) get slower with every batch. So the run
+    analyses the ledger itself, on autovacuum's rule at a coarser step, as one does after a bulk load."""
+
+    def __init__(self) -> None:
+        self.known = self._estimate()
+        self.added = 0
+
+    def grew(self, entries: int) -> None:
+        self.added += entries
+        if self.added >= max(ANALYZE_FLOOR, self.known // 4):
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {_LEDGER}")
+            self.known, self.added = self._estimate(), 0
+
+    @staticmethod
+    def _estimate() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [_LEDGER])
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
 
 def accrue_events(event_ids: Sequence[int], *, terms: Terms | None = None) -> AccrualResult:
@@ -47,7 +89,7 @@ def accrue_events(event_ids: Sequence[int], *, terms: Terms | None = None) -> Ac
         columns = f"id, external_id, kind, org_id, currency, {db.moment_sql('occurred_at')}, refers_to"
         found = _query(
             f"SELECT {columns} FROM {_EVENTS} WHERE {given} "  # noqa: S608
-            f"UNION SELECT {columns} FROM {_EVENTS} WHERE accrued_at IS NULL AND external_id IN "
+            f"UNION SELECT {columns} FROM {_EVENTS} WHERE id IN (SELECT event_id FROM {_QUEUE}) AND external_id IN "
             f"(SELECT refers_to FROM {_EVENTS} WHERE {given} AND kind IN ({kinds}))",
             [*params, *params, *reversing_kinds],
         )
@@ -58,12 +100,9 @@ def accrue_events(event_ids: Sequence[int], *, terms: Terms | None = None) -> Ac
         earning = [pk for pk, e in events.items() if e.kind in REVERSIBLE]
         reversing = [pk for pk, e in events.items() if e.kind in REVERSING]
         if events:
-            # Marked while the commissions are computed (PostgreSQL: pipelined), else at the end.
-            condition, params = db.ids("id", events)
-            db.later(
-                f"UPDATE {_EVENTS} SET accrued_at = %s WHERE {condition} AND accrued_at IS NULL",  # noqa: S608
-                [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
-            )
+            # Taken off the queue while the commissions are computed (PostgreSQL: pipelined), else at the end.
+            condition, params = db.ids("event_id", events)
+            db.later(f"DELETE FROM {_QUEUE} WHERE {condition}", params)  # noqa: S608
         rollups = _Rollups()
         if earning:
             result.entries += _flush(_commission_rows(earning, events, terms, db), events, db, rollups)

@@ -194,3 +194,51 @@ def test_a_restricted_grant_made_full_earns_on_every_product_from_then_on(progra
     after = event(customer, "payment", [("web-hosting", "100.00")], at=timezone.now())
     accrue_pending()
     assert list(LedgerEntry.objects.values_list("event_id", "amount_minor")) == [(after.pk, 1500)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans from table statistics")
+def test_a_long_run_analyses_the_ledger_it_grew(program, monkeypatch):
+    """A catch-up run refreshes the ledger's planner statistics as it grows (PostgreSQL only)."""
+    from partnerhub.commissions.accrual import run
+
+    def estimate() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'commissions_ledgerentry'")
+            return float(cursor.fetchone()[0])
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Gold", t0, program)
+    for day in range(6):
+        event(customer, "payment", [("web-hosting", "10.00"), ("vps-s", "5.00")], at=t0 + timedelta(hours=day))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE commissions_ledgerentry")
+    assert estimate() <= 0  # empty (PostgreSQL 14+ says -1 for "never analysed")
+    monkeypatch.setattr(run, "ANALYZE_FLOOR", 4)
+    assert accrue_pending(batch_events=2).entries == 12
+    assert estimate() >= 4
+
+
+def test_every_stored_event_is_queued_until_accrued(program):
+    """The database queues billing events however they are inserted (one by one or in bulk); accrual
+    takes them off the queue in the transaction that writes their entries."""
+    from partnerhub.billing.models import BillingEvent
+    from partnerhub.commissions.models import PendingEvent
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    t0 = timezone.now() - timedelta(days=10)
+    link(partner, customer, since=t0)
+    set_tier(partner, "Gold", t0, program)
+    single = event(customer, "payment", [("web-hosting", "10.00")], at=t0 + timedelta(days=1))
+    bulk = BillingEvent.objects.bulk_create(
+        [
+            BillingEvent(external_id=f"bulk-{i}", kind="payment", org=customer, currency="CHF", occurred_at=t0)
+            for i in range(3)
+        ]
+    )
+    queued = set(PendingEvent.objects.values_list("event_id", flat=True))
+    assert queued == {single.pk, *(e.pk for e in bulk)}
+    assert accrue_pending().entries == 1  # the bulk events have no lines
+    assert not PendingEvent.objects.exists()
+    assert accrue_pending().events == 0

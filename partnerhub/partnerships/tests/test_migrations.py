@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -26,8 +25,7 @@ def _migrate(targets: list[tuple[str, str]]) -> Any:
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
-def test_backfill_covers_active_ended_and_pending_partnerships() -> None:
+def test_backfill_covers_active_ended_and_pending_partnerships(flushable_db: None) -> None:
     partner = Organisation.objects.create(name="Bergwerk", slug="bergwerk", is_partner=True)
     customers = [Organisation.objects.create(name=f"C{i}", slug=f"c{i}") for i in range(4)]
     hosting = make_product(make_category("shared-hosting"), "web-hosting")

@@ -1,0 +1,48 @@
+"""The accrual-queue migration: billing events accrual had not read yet are queued, the others not,
+and from then on the database queues every event stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from partnerhub.orgs.models import Organisation
+
+BEFORE = [("billing", "0007_billingevent_accrued_at_and_more"), ("commissions", "0002_ledger_guard")]
+AFTER = [("billing", "0008_drop_accrued_at"), ("commissions", "0003_pending_events")]
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _migrate(targets: list[tuple[str, str]]) -> Any:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_unaccrued_events_are_queued(flushable_db: None) -> None:
+    customer = Organisation.objects.create(name="Kunde", slug="kunde")
+    try:
+        old = _migrate(BEFORE)
+        BillingEvent = old.get_model("billing", "BillingEvent")
+
+        def stored(external_id: str, accrued_at: datetime | None) -> int:
+            row = BillingEvent.objects.create(
+                external_id=external_id, kind="payment", org_id=customer.pk, currency="CHF", occurred_at=T0,
+                payload_hash="0" * 64, accrued_at=accrued_at,
+            )  # fmt: skip
+            return int(row.pk)
+
+        waiting = stored("waiting", None)
+        stored("done", T0)
+    finally:
+        new = _migrate(AFTER)
+    PendingEvent = new.get_model("commissions", "PendingEvent")
+    assert list(PendingEvent.objects.values_list("event_id", flat=True)) == [waiting]
+    later = new.get_model("billing", "BillingEvent").objects.create(
+        external_id="later", kind="payment", org_id=customer.pk, currency="CHF", occurred_at=T0, payload_hash="1" * 64
+    )
+    assert sorted(PendingEvent.objects.values_list("event_id", flat=True)) == [waiting, later.pk]

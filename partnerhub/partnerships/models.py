@@ -120,8 +120,6 @@ class Partnership(HashedTokenMixin, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     ended_by_side = models.CharField(max_length=16, blank=True)
-    # The catalog products a restricted grant named when the partnership ended (its grant then lets go
-    # of them): commission accrual still pays the partner for events from before the end.
     end_reason = models.CharField(_("reason"), max_length=500, blank=True)
 
     objects = PartnershipQuerySet.as_manager()

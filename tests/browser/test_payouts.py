@@ -28,7 +28,7 @@ from django.utils import timezone
 from partnerhub.billing.models import BillingEvent
 from partnerhub.commissions.accrual import add_monthly, add_totals
 from partnerhub.commissions.ledger import approve_due
-from partnerhub.commissions.models import LedgerEntry, Payout
+from partnerhub.commissions.models import LedgerEntry, Payout, PendingEvent
 from partnerhub.commissions.payouts.statements import create_statements, month_start, previous_month
 from partnerhub.commissions.terms import month_of
 from partnerhub.orgs.models import Organisation
@@ -41,8 +41,9 @@ currency = next(c for c in ("GBP", "USD", "EUR", "CHF") if c not in taken)
 occurred = month_start(period) - timedelta(days=40)
 event = BillingEvent.objects.create(
     external_id=f"browser-payout-{currency}", kind="payment", org=customer, currency=currency,
-    occurred_at=occurred, payload_hash="0" * 64, source="test", accrued_at=timezone.now(),
+    occurred_at=occurred, payload_hash="0" * 64, source="test",
 )
+PendingEvent.objects.filter(event=event).delete()  # accrued already: its entries follow
 amounts = [12000, 4550]
 for number, amount in enumerate(amounts, start=1):
     LedgerEntry.objects.create(

@@ -3,6 +3,15 @@
 from django.db import migrations
 
 
+def mark_accrued(apps, schema_editor):
+    """Going back: what the queue does not hold was accrued (so the old code does not replay it all)."""
+    schema_editor.execute(
+        "UPDATE billing_billingevent SET accrued_at = CURRENT_TIMESTAMP "
+        "WHERE id NOT IN (SELECT event_id FROM commissions_pendingevent)",
+        params=None,
+    )
+
+
 class Migration(migrations.Migration):
     """Accrual's queue is commissions.PendingEvent now (filled from accrued_at first)."""
 
@@ -12,6 +21,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, mark_accrued),
         migrations.RemoveIndex(
             model_name='billingevent',
             name='billing_event_unaccrued',

@@ -1,5 +1,5 @@
 """The accrual-queue migration: billing events accrual had not read yet are queued, the others not,
-and from then on the database queues every event stored."""
+and from then on the database queues every event stored; going back marks the others accrued."""
 
 from __future__ import annotations
 
@@ -46,3 +46,10 @@ def test_unaccrued_events_are_queued(flushable_db: None) -> None:
         external_id="later", kind="payment", org_id=customer.pk, currency="CHF", occurred_at=T0, payload_hash="1" * 64
     )
     assert sorted(PendingEvent.objects.values_list("event_id", flat=True)) == [waiting, later.pk]
+    try:
+        # And back: what was off the queue is marked accrued, what was on it is not.
+        old = _migrate(BEFORE)
+        unaccrued = old.get_model("billing", "BillingEvent").objects.filter(accrued_at=None)
+        assert sorted(unaccrued.values_list("pk", flat=True)) == [waiting, later.pk]
+    finally:
+        _migrate(AFTER)

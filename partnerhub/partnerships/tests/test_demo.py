@@ -5,7 +5,7 @@ from __future__ import annotations
 from partnerhub.demo.seed import seed
 from partnerhub.orgs.models import Membership, Organisation
 from partnerhub.partnerships.demo import CREATED_CUSTOMER, seed_partnerships
-from partnerhub.partnerships.models import Partnership
+from partnerhub.partnerships.models import GrantCoverage, Partnership
 
 
 def _seed_demo() -> None:
@@ -52,3 +52,15 @@ def test_demo_partnerships_are_seeded_once(db):
         contact=Membership.objects.get(org__slug="bergwerk", role="owner").user,
     )
     assert Partnership.objects.count() == count
+
+
+def test_every_activated_demo_partnership_has_its_coverage(db):
+    """Accrual reads GrantCoverage: every flow that activates a partnership writes it, from activation."""
+    _seed_demo()
+    activated = Partnership.objects.filter(activated_at__isnull=False).select_related("grant")
+    assert activated.count() >= 3
+    for partnership in activated:
+        first = GrantCoverage.objects.filter(partnership=partnership).order_by("effective_at", "id").first()
+        assert first is not None, partnership
+        assert first.effective_at == partnership.activated_at
+        assert first.mode == partnership.grant.mode

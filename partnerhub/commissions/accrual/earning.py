@@ -28,14 +28,20 @@ from partnerhub.core.money import MINOR_UNITS
 
 
 def _commission_rows(event_ids: list[int], events: dict[int, _Event], terms: Terms, db: _Db) -> _Prepared:
-    condition, params = db.ids("l.event_id", event_ids)
+    # The events' lines without an entry. Which events have entries at all comes first (an index-only
+    # read, normally empty): only their lines are checked one by one, so a first pass reads its lines
+    # without an anti-join against the whole ledger.
+    condition, params = db.ids("event_id", event_ids)
+    written = [pk for (pk,) in _query(f"SELECT DISTINCT event_id FROM {_LEDGER} WHERE {condition}", params)]  # noqa: S608
     lines = _query(
-        "SELECT l.event_id, l.line_no, l.product_id, l.product_sku, l.category_slug, l.base_amount "  # noqa: S608
-        f"FROM {_LINES} l WHERE {condition} AND NOT EXISTS "
-        f"(SELECT 1 FROM {_LEDGER} e WHERE e.event_id = l.event_id AND e.line_no = l.line_no) "
-        "ORDER BY l.event_id, l.line_no",
+        "SELECT event_id, line_no, product_id, product_sku, category_slug, base_amount "  # noqa: S608
+        f"FROM {_LINES} WHERE {condition} ORDER BY event_id, line_no",
         params,
     )
+    if written:
+        condition, params = db.ids("event_id", written)
+        entered = set(_query(f"SELECT event_id, line_no FROM {_LEDGER} WHERE {condition}", params))  # noqa: S608
+        lines = [line for line in lines if (line[0], line[1]) not in entered]
     if not lines:
         return _prepare([], events, db)
     from partnerhub.affiliates.models import Affiliate, AffiliateStatus, Referral

@@ -82,17 +82,23 @@ def accrue_events(event_ids: Sequence[int], *, terms: Terms | None = None) -> Ac
     result = AccrualResult(events=len(event_ids))
     db = _Db()
     with transaction.atomic():
-        # A refund accrued on its own brings its original along when that was not accrued yet.
         given, params = db.ids("id", event_ids)
-        reversing_kinds = sorted(REVERSING)
-        kinds = ", ".join(["%s"] * len(reversing_kinds))
         columns = f"id, external_id, kind, org_id, currency, {db.moment_sql('occurred_at')}, refers_to"
-        found = _query(
-            f"SELECT {columns} FROM {_EVENTS} WHERE {given} "  # noqa: S608
-            f"UNION SELECT {columns} FROM {_EVENTS} WHERE id IN (SELECT event_id FROM {_QUEUE}) AND external_id IN "
-            f"(SELECT refers_to FROM {_EVENTS} WHERE {given} AND kind IN ({kinds}))",
-            [*params, *params, *reversing_kinds],
-        )
+        found = _query(f"SELECT {columns} FROM {_EVENTS} WHERE {given}", params)  # noqa: S608
+        # A refund accrued on its own brings its original along when that is still queued.
+        refs = sorted({row[6] for row in found if row[2] in REVERSING})
+        if refs:
+            marks = ", ".join(["%s"] * len(refs))
+            have = {row[0] for row in found}
+            found += [
+                row
+                for row in _query(
+                    f"SELECT {columns} FROM {_EVENTS} WHERE external_id IN ({marks}) "  # noqa: S608
+                    f"AND id IN (SELECT event_id FROM {_QUEUE})",
+                    refs,
+                )
+                if row[0] not in have
+            ]
         events: dict[int, _Event] = {}
         moment = db.moment
         for pk, external_id, kind, org_id, currency, occurred_at, refers_to in sorted(found):

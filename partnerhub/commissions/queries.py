@@ -2,7 +2,7 @@
 
 :func:`dashboard` reads only the maintained rollups — :class:`~.models.PartnerStats` (customer figures
 and tier), :class:`~.models.Totals` (per currency) and :class:`~.models.MonthlyTotal` (the chart) —
-plus the program's tiers and rate table: three small statements whatever the partner's size (100,000
+plus the program's tiers and rate table: one small statement whatever the partner's size (100,000
 customers or millions of ledger entries read the same few rows, by primary or unique key).
 
 :func:`ledger_entries` narrows a beneficiary's ledger by type, status, currency, event date and
@@ -165,33 +165,37 @@ def _months(today: date, count: int) -> tuple[date, ...]:
 
 
 def dashboard(org: Organisation, *, today: date | None = None) -> Dashboard:
-    """The dashboard figures of a partner or affiliate organisation, from the rollups (3 queries)."""
+    """The dashboard figures of a partner or affiliate organisation, from the rollups (one statement)."""
     months = _months(today or timezone.localdate(), CHART_MONTHS)
-    figures, tiers, rates = _read(org.pk, months)
-    return _board(org.pk, org.is_partner, org.is_affiliate, months, figures, tiers, rates)
+    with connection.cursor() as cursor:
+        adapt = connection.ops.adapt_datefield_value
+        cursor.execute(_statement(), [org.pk, org.pk, org.pk, adapt(months[0]), adapt(months[-1])])
+        rows = tuple(cursor.fetchall())
+    return _board(org.pk, org.is_partner, org.is_affiliate, months, rows)
 
 
 @lru_cache(maxsize=256)
 def _board(
-    org_id: int,
-    is_partner: bool,
-    is_affiliate: bool,
-    months: tuple[date, ...],
-    figures: tuple[tuple[Any, ...], ...],
-    tier_rows: tuple[tuple[Any, ...], ...],
-    rate_rows: tuple[tuple[Any, ...], ...],
+    org_id: int, is_partner: bool, is_affiliate: bool, months: tuple[date, ...], rows: tuple[tuple[Any, ...], ...]
 ) -> Dashboard:
     """The dashboard made of the rows just read (memoised on them: the same rows make the same
-    immutable dashboard, and any change in the database changes the rows)."""
+    immutable dashboard, and any change in the database changes the rows). Rows as :func:`_statement`
+    reads them: kind, three texts, a month, five integers, a percentage and three times."""
     stats: dict[str, Any] = {}
     tier_id = None
     amounts: dict[str, dict[date, int]] = defaultdict(dict)
     totals = []
-    for kind, currency, month, a, b, c, d, e, tier_since, below_since, refreshed_at in figures:
+    tier_rows = []
+    rate_rows = []
+    for kind, text, slug, name, month, a, b, c, d, e, percent, tier_since, below_since, refreshed_at in rows:
         if kind == "m":  # one month of the chart
-            amounts[currency][_day(month)] = a
+            amounts[text][_day(month)] = a
         elif kind == "t":  # the totals of one currency
-            totals.append(CurrencyTotals(currency, a, b, c, d, e))
+            totals.append(CurrencyTotals(text, a, b, c, d, e))
+        elif kind == "r":  # a rate of the program's table: audience, tier, percent, category
+            rate_rows.append((text, a, percent, slug, name, b))
+        elif kind == "k":  # a tier of the program
+            tier_rows.append((b, a, text))
         else:  # the maintained customer figures and tier
             stats = {
                 "customers": a,
@@ -208,8 +212,8 @@ def _board(
         MonthSeries(currency, tuple(MonthPoint(m, currency, amounts[currency].get(m, 0)) for m in months))
         for currency in currencies
     )
-    # The program's tiers and rate table (a few dozen rows at most).
-    by_id = {pk: TierInfo(pk, name, threshold) for pk, name, threshold in tier_rows}
+    # The program's tiers (by threshold) and rate table: a few dozen rows at most.
+    by_id = {pk: TierInfo(pk, name, threshold) for threshold, pk, name in sorted(tier_rows)}
     tiers = tuple(by_id.values())
     tier = by_id.get(tier_id) if tier_id is not None else None
     next_tier = None
@@ -227,7 +231,7 @@ def _board(
         tiers=tiers,
         tier=tier,
         next_tier=next_tier,
-        rates=_rates(rate_rows, tier, next_tier),
+        rates=_rates(tuple(rate_rows), tier, next_tier),
         months=months,
         series=series,
         **stats,
@@ -235,46 +239,32 @@ def _board(
 
 
 @cache
-def _statements() -> tuple[str, str, str]:
-    """The dashboard's three statements, plain SQL on both databases (for reads this small, building
-    ORM queries costs more than the database's answer):
+def _statement() -> str:
+    """The dashboard's one statement, plain SQL on both databases (for a read this small, building ORM
+    queries costs more than the database's answer). One row per kind of figure:
 
-    1. the organisation's figures, one row per kind: ``s`` its stats row (customer figures, tier and
-       times), ``t`` its totals per currency, ``m`` one row per month of the chart and currency;
-    2. the program's tiers; 3. its rate table with the categories' names.
+    ``s`` the organisation's stats row (customer figures, tier and times), ``t`` its totals per
+    currency, ``m`` one row per month of the chart and currency, ``k`` the program's tiers and ``r``
+    its rate table with the categories. The first branch types every column (PostgreSQL resolves a
+    UNION's types from left to right).
     """
     stats, totals, monthly = PartnerStats._meta.db_table, Totals._meta.db_table, MonthlyTotal._meta.db_table
     tier, rate, category = Tier._meta.db_table, Rate._meta.db_table, Category._meta.db_table
     program = f"(SELECT id FROM {Program._meta.db_table} ORDER BY id LIMIT 1)"  # noqa: S608 - table names only
-    figures = (
-        "SELECT 's', NULL, CAST(NULL AS DATE), customers, open_invitations, active_customers, "  # noqa: S608
-        f"trial_customers, tier_id, tier_since, below_since, refreshed_at FROM {stats} WHERE partner_id = %s "
-        "UNION ALL SELECT 't', currency, CAST(NULL AS DATE), earned_minor, paid_minor, pending_minor, "
-        f"approved_minor, entries, NULL, NULL, NULL FROM {totals} WHERE beneficiary_id = %s AND entries > 0 "
-        "UNION ALL SELECT 'm', currency, month, amount_minor, 0, 0, 0, 0, NULL, NULL, NULL "
-        f"FROM {monthly} WHERE beneficiary_id = %s AND month >= %s AND month <= %s"
+    none = "NULL, NULL, NULL"
+    return (
+        "SELECT 's', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS DATE), "  # noqa: S608
+        "customers, open_invitations, active_customers, trial_customers, tier_id, CAST(NULL AS NUMERIC), "
+        f"tier_since, below_since, refreshed_at FROM {stats} WHERE partner_id = %s "
+        f"UNION ALL SELECT 't', currency, NULL, NULL, NULL, earned_minor, paid_minor, pending_minor, "
+        f"approved_minor, entries, NULL, {none} FROM {totals} WHERE beneficiary_id = %s AND entries > 0 "
+        f"UNION ALL SELECT 'm', currency, NULL, NULL, month, amount_minor, 0, 0, 0, 0, NULL, {none} "
+        f"FROM {monthly} WHERE beneficiary_id = %s AND month >= %s AND month <= %s "
+        f"UNION ALL SELECT 'k', name, NULL, NULL, NULL, id, min_customers, 0, 0, 0, NULL, {none} "
+        f"FROM {tier} WHERE program_id = {program} "
+        f"UNION ALL SELECT 'r', r.audience, c.slug, c.name, NULL, r.tier_id, c.position, 0, 0, 0, r.percent, "
+        f"{none} FROM {rate} r JOIN {category} c ON c.id = r.category_id WHERE r.program_id = {program}"
     )
-    tiers = f"SELECT id, name, min_customers FROM {tier} WHERE program_id = {program} ORDER BY min_customers"  # noqa: S608
-    rates = (
-        "SELECT r.audience, r.tier_id, r.percent, c.slug, c.name, c.position "  # noqa: S608
-        f"FROM {rate} r JOIN {category} c ON c.id = r.category_id WHERE r.program_id = {program}"
-    )
-    return figures, tiers, rates
-
-
-def _read(
-    org_id: int, months: tuple[date, ...]
-) -> tuple[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...]]:
-    figures, tiers, rates = _statements()
-    adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(figures, [org_id, org_id, org_id, adapt(months[0]), adapt(months[-1])])
-        figure_rows = tuple(cursor.fetchall())
-        cursor.execute(tiers)
-        tier_rows = tuple(cursor.fetchall())
-        cursor.execute(rates)
-        rate_rows = tuple(cursor.fetchall())
-    return figure_rows, tier_rows, rate_rows
 
 
 def _moment(value: Any) -> datetime | None:

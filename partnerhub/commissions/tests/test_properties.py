@@ -58,7 +58,7 @@ pytestmark = pytest.mark.django_db
 
 HISTORIES = 520  # sequences of the reference-model test per run (the issue asks for ≥ 500)
 STATUS_HISTORIES = 100  # sequences of the status-transition test per run
-EXAMPLES_RUN = {"reference": 0, "status": 0, "entries": 0, "checked": 0, "reversals": 0}
+EXAMPLES_RUN = {"reference": 0, "status": 0, "entries": 0, "checked": 0, "reversals": 0, "regrants": 0}
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PARTNERS, CUSTOMERS = 3, 4
@@ -411,6 +411,7 @@ class Run:
         )
         apply_grant(partnership.grant, data, by=None, now=self.clock)
         mine.grants.append((self.clock, frozenset(skus) if restricted else None))
+        EXAMPLES_RUN["regrants"] += 1
 
     def op_end(self, p: int, c: int) -> None:
         pid, cid = self.w.partners[p].pk, self.w.customers[c].pk
@@ -634,6 +635,7 @@ def test_enough_histories_ran() -> None:
     print(
         f"ledger properties: {EXAMPLES_RUN['reference']} + {EXAMPLES_RUN['status']} histories, "
         f"{EXAMPLES_RUN['checked']} entry comparisons ({EXAMPLES_RUN['reversals']} reversed), "
-        f"at most {EXAMPLES_RUN['entries']} in one history"
+        f"at most {EXAMPLES_RUN['entries']} in one history, {EXAMPLES_RUN['regrants']} grant changes"
     )
     assert EXAMPLES_RUN["reference"] >= 500
+    assert EXAMPLES_RUN["regrants"] > 0  # grants did change during partnerships

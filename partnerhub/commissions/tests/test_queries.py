@@ -70,7 +70,7 @@ def scenario(program):
 
 def test_dashboard_equals_a_full_recomputation(program, django_assert_max_num_queries):
     partner, _ = scenario(program)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         board = dashboard(partner)
 
     live = count_figures([partner.pk])[partner.pk]
@@ -133,7 +133,7 @@ def test_dashboard_tier_progress_and_rates(program):
 
 def test_dashboard_of_a_new_partner_is_empty(program, django_assert_max_num_queries):
     partner = partner_org("neu")
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         board = dashboard(partner)
     assert board.customers == board.active_customers == 0
     assert board.totals == () and board.series == ()
@@ -151,7 +151,7 @@ def test_query_count_does_not_grow_with_the_partner(program, django_assert_max_n
         event(c, "payment", [("web-hosting", "10.00")])
     accrue_pending()
     refresh_partner_stats([partner.pk])
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         board = dashboard(partner)
     assert board.tier is not None and board.tier.name == "Platinum"
     assert board.next_tier is None and board.progress_percent == 100

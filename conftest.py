@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -32,6 +33,17 @@ def make_user(email: str, name: str = "") -> User:
 
 def add_member(user: User, org: Organisation, role: Role, extra: list[str] | None = None) -> Membership:
     return Membership.objects.create(user=user, org=org, role=role, extra_perms=extra or [])
+
+
+def migrate_to(targets: list[tuple[str, str]]) -> Any:
+    """Migrate the test database to `targets` (app, migration) and return the models as they were then."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 def actor(user: User) -> Actor:

@@ -27,6 +27,18 @@ def program(operator_org):
     return seed_program(operator_org)
 
 
+@pytest.fixture
+def owned():
+    """A partner, and a customer with the owner who decides its grants (as an actor)."""
+    from conftest import actor, add_member, make_user
+    from partnerhub.access.perms import Role
+
+    partner, customer = partner_org("bergwerk"), customer_org("kunde")
+    owner = make_user("owner@kunde.test")
+    add_member(owner, customer, Role.OWNER)
+    return partner, customer, actor(owner)
+
+
 def test_managing_partner_earns_at_the_tier_in_force(program):
     partner, customer = partner_org("bergwerk"), customer_org("kunde")
     t0 = timezone.now() - timedelta(days=100)
@@ -105,20 +117,16 @@ def test_ledger_refuses_edits_and_deletes(program):
     assert stored_totals() == recompute_totals()
 
 
-def test_a_late_event_pays_the_restricted_partner_of_its_time_after_the_partnership_ended(program, operator_org):
-    from conftest import actor, add_member, make_user
-    from partnerhub.access.perms import Role
+def test_a_late_event_pays_the_restricted_partner_of_its_time_after_the_partnership_ended(program, owned):
     from partnerhub.commissions.tests.factories import holding
     from partnerhub.partnerships.services import end_partnership
 
-    partner, customer = partner_org("bergwerk"), customer_org("kunde")
-    owner = make_user("owner@kunde.test")
-    add_member(owner, customer, Role.OWNER)
+    partner, customer, owner = owned
     t0 = timezone.now() - timedelta(days=10)
     vps = holding(customer, "vps-s")
     partnership = link(partner, customer, since=t0, mode="restricted", products=[vps])
     set_tier(partner, "Gold", t0, program)
-    end_partnership(actor(owner), partnership, side="customer")
+    end_partnership(owner, partnership, side="customer")
     assert partnership.grant.products.count() == 0
     # Posted by the operator's billing system after the end, for a time before it.
     event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=t0 + timedelta(days=1))
@@ -149,23 +157,19 @@ def test_a_refund_of_one_product_reverses_that_products_partner_only(program):
     assert stored_totals() == recompute_totals()
 
 
-def test_a_grant_change_applies_from_its_time_on(program, operator_org):
+def test_a_grant_change_applies_from_its_time_on(program, owned):
     """Full → restricted while the partnership stays active: an event from before the change (posted
     after it) pays every line as the full grant did; a later one only the products still granted."""
-    from conftest import actor, add_member, make_user
-    from partnerhub.access.perms import Role
     from partnerhub.commissions.tests.factories import holding
     from partnerhub.partnerships.services import GrantInput, change_grant
 
-    partner, customer = partner_org("bergwerk"), customer_org("kunde")
-    owner = make_user("owner@kunde.test")
-    add_member(owner, customer, Role.OWNER)
+    partner, customer, owner = owned
     t0 = timezone.now() - timedelta(days=10)
     vps = holding(customer, "vps-s")
     holding(customer, "web-hosting")
     partnership = link(partner, customer, since=t0)
     set_tier(partner, "Gold", t0, program)
-    change_grant(actor(owner), partnership, GrantInput(mode="restricted", product_ids=frozenset({vps.pk})))
+    change_grant(owner, partnership, GrantInput(mode="restricted", product_ids=frozenset({vps.pk})))
     before = event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=t0 + timedelta(days=1))
     after = event(customer, "payment", [("vps-s", "100.00"), ("web-hosting", "100.00")], at=timezone.now())
     accrue_pending()
@@ -176,20 +180,16 @@ def test_a_grant_change_applies_from_its_time_on(program, operator_org):
     ]
 
 
-def test_a_restricted_grant_made_full_earns_on_every_product_from_then_on(program, operator_org):
-    from conftest import actor, add_member, make_user
-    from partnerhub.access.perms import Role
+def test_a_restricted_grant_made_full_earns_on_every_product_from_then_on(program, owned):
     from partnerhub.commissions.tests.factories import holding
     from partnerhub.partnerships.services import GrantInput, change_grant
 
-    partner, customer = partner_org("bergwerk"), customer_org("kunde")
-    owner = make_user("owner@kunde.test")
-    add_member(owner, customer, Role.OWNER)
+    partner, customer, owner = owned
     t0 = timezone.now() - timedelta(days=10)
     vps = holding(customer, "vps-s")
     partnership = link(partner, customer, since=t0, mode="restricted", products=[vps])
     set_tier(partner, "Silver", t0, program)
-    change_grant(actor(owner), partnership, GrantInput())
+    change_grant(owner, partnership, GrantInput())
     event(customer, "payment", [("web-hosting", "100.00")], at=t0 + timedelta(days=1))  # before: a partner of vps only
     after = event(customer, "payment", [("web-hosting", "100.00")], at=timezone.now())
     accrue_pending()

@@ -4,11 +4,8 @@ and from then on the database queues every event stored; going back marks the ot
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
+from conftest import migrate_to
 from partnerhub.orgs.models import Organisation
 
 BEFORE = [("billing", "0007_billingevent_accrued_at_and_more"), ("commissions", "0002_ledger_guard")]
@@ -16,17 +13,10 @@ AFTER = [("billing", "0008_drop_accrued_at"), ("commissions", "0003_pending_even
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_unaccrued_events_are_queued(flushable_db: None) -> None:
     customer = Organisation.objects.create(name="Kunde", slug="kunde")
     try:
-        old = _migrate(BEFORE)
+        old = migrate_to(BEFORE)
         BillingEvent = old.get_model("billing", "BillingEvent")
 
         def stored(external_id: str, accrued_at: datetime | None) -> int:
@@ -39,7 +29,7 @@ def test_unaccrued_events_are_queued(flushable_db: None) -> None:
         waiting = stored("waiting", None)
         stored("done", T0)
     finally:
-        new = _migrate(AFTER)
+        new = migrate_to(AFTER)
     PendingEvent = new.get_model("commissions", "PendingEvent")
     assert list(PendingEvent.objects.values_list("event_id", flat=True)) == [waiting]
     later = new.get_model("billing", "BillingEvent").objects.create(
@@ -48,8 +38,8 @@ def test_unaccrued_events_are_queued(flushable_db: None) -> None:
     assert sorted(PendingEvent.objects.values_list("event_id", flat=True)) == [waiting, later.pk]
     try:
         # And back: what was off the queue is marked accrued, what was on it is not.
-        old = _migrate(BEFORE)
+        old = migrate_to(BEFORE)
         unaccrued = old.get_model("billing", "BillingEvent").objects.filter(accrued_at=None)
         assert sorted(unaccrued.values_list("pk", flat=True)) == [waiting, later.pk]
     finally:
-        _migrate(AFTER)
+        migrate_to(AFTER)

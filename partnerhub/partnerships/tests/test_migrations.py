@@ -4,11 +4,8 @@ it ended) from its activation on, so accrual of events posted after the upgrade 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
+from conftest import migrate_to
 from partnerhub.billing.models import CustomerProduct
 from partnerhub.catalog.tests.factories import make_category, make_product
 from partnerhub.orgs.models import Organisation
@@ -18,13 +15,6 @@ AFTER = [("partnerships", "0005_remove_partnership_ended_product_ids")]
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_backfill_covers_active_ended_and_pending_partnerships(flushable_db: None) -> None:
     partner = Organisation.objects.create(name="Bergwerk", slug="bergwerk", is_partner=True)
     customers = [Organisation.objects.create(name=f"C{i}", slug=f"c{i}") for i in range(4)]
@@ -32,7 +22,7 @@ def test_backfill_covers_active_ended_and_pending_partnerships(flushable_db: Non
     vps = make_product(make_category("cloud-vps"), "vps-s")
     held = CustomerProduct.objects.create(org=customers[1], product=hosting)
     try:
-        old = _migrate(BEFORE)
+        old = migrate_to(BEFORE)
         Partnership = old.get_model("partnerships", "Partnership")
         Grant = old.get_model("partnerships", "Grant")
         GrantProduct = old.get_model("partnerships", "GrantProduct")
@@ -53,7 +43,7 @@ def test_backfill_covers_active_ended_and_pending_partnerships(flushable_db: Non
         )  # fmt: skip
         partnership(customers[3], "pending", "full")
     finally:
-        new = _migrate(AFTER)
+        new = migrate_to(AFTER)
     GrantCoverage = new.get_model("partnerships", "GrantCoverage")
     rows = {c.partnership_id: (c.effective_at, c.mode, c.product_ids) for c in GrantCoverage.objects.all()}
     assert rows == {

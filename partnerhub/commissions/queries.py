@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -45,11 +45,11 @@ ZERO = Decimal(0)
 CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True, slots=True)
-class CurrencyTotals:
+class CurrencyTotals(NamedTuple):
     """Seed 000's money figures in one currency: total earned, paid out, open (pending + approved).
 
     Held in minor units as the rollup stores them; the amounts are Decimals read off them when shown.
+    (The dashboard's parts are named tuples: immutable, and quick to build on every fresh read.)
     """
 
     currency: str
@@ -80,8 +80,7 @@ class CurrencyTotals:
         return from_minor(self.pending_minor + self.approved_minor, self.currency)
 
 
-@dataclass(frozen=True, slots=True)
-class CategoryRates:
+class CategoryRates(NamedTuple):
     """A category's partner rate in the current tier and in the next one (None: no next tier)."""
 
     slug: str
@@ -91,8 +90,7 @@ class CategoryRates:
     affiliate: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class MonthPoint:
+class MonthPoint(NamedTuple):
     month: date
     currency: str
     minor: int
@@ -102,8 +100,7 @@ class MonthPoint:
         return from_minor(self.minor, self.currency)
 
 
-@dataclass(frozen=True, slots=True)
-class MonthSeries:
+class MonthSeries(NamedTuple):
     """Commission (reversals included) per month in one currency, oldest month first."""
 
     currency: str

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,6 +46,39 @@ def migrate_to(targets: list[tuple[str, str]]) -> Any:
     executor.loader.build_graph()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+def run_together(*calls: Callable[[], object], hold: float = 0.0) -> list[object]:
+    """Run `calls` in threads, one connection each, released together; what each returned or raised.
+
+    With `hold`, each call runs in a transaction kept open that many seconds after it, so that the
+    others run into it (PostgreSQL concurrency tests, with committed data: ``flushable_db``).
+    """
+    from django.db import connection, transaction
+
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def worker(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            if hold:
+                with transaction.atomic():
+                    results[index] = call()
+                    time.sleep(hold)
+            else:
+                results[index] = call()
+        except Exception as exc:  # the test inspects what each thread got
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def actor(user: User) -> Actor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -12,6 +10,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.deletion import ProtectedError
 from django.urls import reverse
 
+from conftest import run_together
 from partnerhub.access.perms import Perm
 from partnerhub.access.policy import Actor
 from partnerhub.api.services import create_api_key
@@ -459,36 +458,12 @@ def test_api_needs_billing_view(client_for, acme, acme_member, acme_owner, cashb
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
 
 
-def run_together(*calls: Callable[[], object]) -> list[object]:
-    """Run `calls` in threads (one connection each) that start together and hold their transaction briefly."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                results[index] = call()
-                time.sleep(0.2)  # keep the transaction open so that the others run into it
-        except Exception as exc:  # the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @postgres_only
 def test_concurrent_first_credits_create_one_wallet(flushable_db, globex, line):
     def credit() -> WalletEntry:
         return credit_cashback(org=globex, currency="CHF", amount=D("1.00"), order_line=line, description="x")
 
-    results = run_together(credit, credit, credit)
+    results = run_together(credit, credit, credit, hold=0.2)
 
     assert all(isinstance(result, WalletEntry) for result in results), results
     assert Wallet.objects.filter(org=globex, currency="CHF").count() == 1
@@ -500,7 +475,7 @@ def test_concurrent_reversals_never_exceed_the_entry(flushable_db, globex, cashb
     def reverse() -> WalletEntry:
         return reverse_entry(entry=cashback, amount=D("100.00"), description="refund")
 
-    results = run_together(reverse, reverse)
+    results = run_together(reverse, reverse, hold=0.2)
 
     assert sum(isinstance(result, WalletEntry) for result in results) == 1
     assert sum(isinstance(result, ServiceError) for result in results) == 1

@@ -7,14 +7,13 @@ runs at the same time move every entry once.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from conftest import run_together
 from partnerhub.billing.models import BillingEvent
 from partnerhub.commissions.accrual import AccrualResult, accrue_events, accrue_pending
 from partnerhub.commissions.ledger import (
@@ -29,28 +28,6 @@ from partnerhub.commissions.tests.factories import customer_org, event, link, pa
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
 pytestmark = postgres_only
-
-
-def run_together(*calls: Callable[[], object]) -> list[object]:
-    """Run `calls` in threads, one connection each, released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def stream(operator_org, *, customers: int = 12, events: int = 120) -> list[BillingEvent]:

@@ -3,13 +3,10 @@ payout marked paid while another session cancels it ends in exactly one of the t
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from django.db import connection
 
-from conftest import actor
+from conftest import actor, run_together
 from partnerhub.commissions.models import EntryStatus, LedgerEntry, Payout, PayoutStatus
 from partnerhub.commissions.payouts import services
 from partnerhub.commissions.payouts.statements import StatementRun, create_statements
@@ -17,27 +14,6 @@ from partnerhub.commissions.tests.factories import seed_program
 from partnerhub.commissions.tests.payout_helpers import Earner, approve, at, details, month, totals_match
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
-
-
-def run_together(*calls: Callable[[], object]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _earners(operator_org, count: int = 6) -> list[Earner]:

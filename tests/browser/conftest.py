@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,12 +17,15 @@ import time
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make screenshots` refreshes docs/screenshots/; ordinary runs keep theirs in var/ (not tracked).
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "var" / "screenshots")
+# Every demo login's password (seed_demo).
+DEMO_PASSWORD = "partnerhub-demo"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -156,3 +160,28 @@ def shoot(page: object, name: str) -> None:
     """Save a screenshot of a key page (docs/screenshots/ when run by `make screenshots`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def demo(server: Server) -> Server:
+    """The server with the demo program seeded (seeding again changes nothing)."""
+    server.manage("seed_demo")
+    return server
+
+
+def sign_in(page: Any, server: Server, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Log `page` in as `email` through the login form; it lands in an organisation."""
+    page.goto(f"{server.url}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/o/.*"))
+
+
+def log_in(browser: Any, server: Server, email: str, password: str = DEMO_PASSWORD, **options: Any) -> tuple[Any, Any]:
+    """A fresh desktop browser (English locale, `options` for Playwright's context) logged in as `email`;
+    the portal then follows the profile language."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", **options)
+    page = context.new_page()
+    sign_in(page, server, email, password)
+    return context, page

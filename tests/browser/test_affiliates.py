@@ -8,12 +8,11 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Server, shoot
+from tests.browser.conftest import Server, log_in, shoot
 from tests.browser.test_onboarding import sign_up
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "partnerhub-demo"
 AFFILIATE = "lena@affiliate.demo.partnerhub.test"
 # Chromium in headless mode says so in its user agent; the link (rightly) does not count bots.
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -38,36 +37,16 @@ accrue_pending()
 """
 
 
-@pytest.fixture(scope="module")
-def demo(server: Server) -> Server:
-    server.manage("seed_demo")
-    return server
-
-
-def _context(browser):
-    return browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", user_agent=DESKTOP)
-
-
-def _log_in(page, server: Server, email: str) -> None:
-    page.goto(f"{server.url}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
-
-
 def test_link_signup_organisation_payment_commission(demo: Server, browser) -> None:
     # Lena reads her referral link on her affiliate page.
-    lena = _context(browser)
-    page = lena.new_page()
-    _log_in(page, demo, AFFILIATE)
+    lena, page = log_in(browser, demo, AFFILIATE, user_agent=DESKTOP)
     page.goto(f"{demo.url}/o/lena-berger-media/affiliate/")
     link = page.locator("[data-referral-link]").input_value()
     assert re.fullmatch(rf"{re.escape(demo.url)}/r/[a-z0-9-]+/", link)
     before = page.locator("[data-signups]").inner_text()
 
     # A visitor follows it to the pricing page, signs up and creates an organisation.
-    visitor = _context(browser)
+    visitor = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", user_agent=DESKTOP)
     guest = visitor.new_page()
     guest.goto(f"{link}?to=/accounts/signup/")
     assert guest.url == f"{demo.url}/accounts/signup/"
@@ -90,9 +69,7 @@ def test_link_signup_organisation_payment_commission(demo: Server, browser) -> N
     shoot(page, "affiliate")
 
     # The operator's queue lists her account.
-    operator = _context(browser)
-    staff = operator.new_page()
-    _log_in(staff, demo, "operator@demo.partnerhub.test")
+    operator, staff = log_in(browser, demo, "operator@demo.partnerhub.test", user_agent=DESKTOP)
     staff.goto(f"{demo.url}/o/alpstream/affiliates/?status=approved")
     assert staff.get_by_text("Lena Berger Media").first.is_visible()
     operator.close()

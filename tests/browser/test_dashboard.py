@@ -7,28 +7,9 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Server, shoot
+from tests.browser.conftest import Server, log_in, shoot
 
 pytestmark = pytest.mark.browser
-
-DEMO_PASSWORD = "partnerhub-demo"
-
-
-@pytest.fixture(scope="module")
-def demo(server: Server) -> Server:
-    server.manage("seed_demo")
-    return server
-
-
-def log_in(browser, server: Server, email: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    page.goto(f"{server.url}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
-    return context, page
 
 
 def test_partner_dashboard_and_ledger(demo: Server, browser) -> None:

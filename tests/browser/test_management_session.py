@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, shoot
-from tests.browser.test_partnerships import link_in, log_in
+from tests.browser.conftest import Server, log_in, shoot
+from tests.browser.test_partnerships import link_in
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +55,6 @@ from partnerhub.delegation.models import ManagementSession
 back = timedelta(minutes=31)
 ManagementSession.objects.filter(ended_at=None).update(started_at=F("started_at") - back, last_seen_at=F("last_seen_at") - back)
 """
-
-
-@pytest.fixture(scope="module")
-def demo(server: Server) -> Server:
-    server.manage("seed_demo")
-    return server
 
 
 def cafe_grant(server: Server) -> tuple[int, set[str]]:

@@ -21,11 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, body_of, shoot
+from tests.browser.conftest import DEMO_PASSWORD, Server, body_of, log_in, shoot
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "partnerhub-demo"
 NEW_PASSWORD = "Quiet-river-Lantern-58"
 PETRA = "owner@bergwerk.demo.partnerhub.test"
 ANSWER_LINK = r"http://127\.0\.0\.1:\d+/partnerships/answer/[^\s/]+/"
@@ -76,24 +75,6 @@ staff = Actor.system(User.objects.get(email="operator@demo.partnerhub.test"))
 if not eligibility.volumes_of(get_program()):
     eligibility.set_eligibility_volume(staff, currency="EUR", min_amount="1800")
 """
-
-
-@pytest.fixture(scope="module")
-def demo(server: Server) -> Server:
-    server.manage("seed_demo")
-    return server
-
-
-def log_in(browser: Any, server: Server, email: str, password: str = DEMO_PASSWORD) -> tuple[Any, Any]:
-    """A fresh browser (English locale) logged in as `email`; the portal then follows the profile language."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    page.goto(f"{server.url}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", password)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
-    return context, page
 
 
 def link_in(server: Server, address: str, pattern: str, *, about: str) -> str:

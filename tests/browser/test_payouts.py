@@ -9,11 +9,10 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Server, shoot
+from tests.browser.conftest import Server, log_in, shoot
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "partnerhub-demo"
 PARTNER = "owner@bergwerk.demo.partnerhub.test"
 OPERATOR = "operator@demo.partnerhub.test"
 
@@ -60,28 +59,11 @@ print(Payout.objects.get(beneficiary=partner, period=period, currency=currency, 
 """
 
 
-@pytest.fixture(scope="module")
-def demo(server: Server) -> Server:
-    server.manage("seed_demo")
-    return server
-
-
-def log_in(browser, server: Server, email: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{server.url}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
-    return context, page
-
-
 def test_operator_pays_and_partner_downloads_the_statement(demo: Server, browser) -> None:
     payout_id = int(demo.manage("shell", "-c", SETUP).strip().splitlines()[-1])
 
     # The partner enters where payouts go (just logged in: no second password prompt).
-    context, page = log_in(browser, demo, PARTNER)
+    context, page = log_in(browser, demo, PARTNER, accept_downloads=True)
     page.goto(f"{demo.url}/o/bergwerk/payouts/details/")
     page.fill("input[name=account_holder]", "Bergwerk Digital GmbH")
     page.fill("input[name=iban]", "AT61 1904 3002 3457 3201")
@@ -91,7 +73,7 @@ def test_operator_pays_and_partner_downloads_the_statement(demo: Server, browser
     context.close()
 
     # The operator reviews, approves and marks it paid.
-    context, page = log_in(browser, demo, OPERATOR)
+    context, page = log_in(browser, demo, OPERATOR, accept_downloads=True)
     page.goto(f"{demo.url}/o/alpstream/payouts/review/?status=open")
     page.locator(f"tr[data-payout='{payout_id}'] a").click()
     page.wait_for_url(re.compile(rf".*/payouts/review/{payout_id}/$"))
@@ -109,7 +91,7 @@ def test_operator_pays_and_partner_downloads_the_statement(demo: Server, browser
     context.close()
 
     # The partner sees it paid and downloads the statement.
-    context, page = log_in(browser, demo, PARTNER)
+    context, page = log_in(browser, demo, PARTNER, accept_downloads=True)
     page.goto(f"{demo.url}/o/bergwerk/payouts/")
     row = page.locator(f"tr[data-payout='{payout_id}']")
     assert row.locator("[data-status='paid']").is_visible()

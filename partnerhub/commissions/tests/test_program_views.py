@@ -116,3 +116,24 @@ def test_only_operator_staff_with_the_permission(client_for, program, operator_o
     gold = Tier.objects.get(name="Gold")
     assert client_for(member).post(PAGE + f"tiers/{gold.pk}/remove/").status_code == 403
     assert list(Tier.objects.values_list("name", "min_customers")) == before
+
+
+def test_a_tier_edited_in_its_row_says_how_it_went(client_for, program, operator_staff):
+    """Saved, refused by the service, or invalid: a flash message each, and a refusal changes nothing."""
+    client = client_for(operator_staff)
+    gold = Tier.objects.get(program=program, name="Gold")
+    url = f"{PAGE}tiers/{gold.pk}/"
+    field = f"tier-{gold.pk}"
+
+    def messages_after(data: dict[str, str]) -> list[str]:
+        response = client.post(url, data, follow=True)
+        assert response.status_code == 200
+        return [str(m) for m in response.context["messages"]]
+
+    assert messages_after({f"{field}-name": "Gold", f"{field}-min_customers": "12"}) == ["Tier saved."]
+    assert Tier.objects.get(pk=gold.pk).min_customers == 12
+    refused = messages_after({f"{field}-name": "Gold", f"{field}-min_customers": "6"})
+    assert len(refused) == 1 and "There is already a tier from 6 customers" in refused[0]
+    invalid = messages_after({f"{field}-name": "Gold", f"{field}-min_customers": "0"})
+    assert len(invalid) == 1 and invalid[0].startswith("From customers: ")
+    assert Tier.objects.get(pk=gold.pk).min_customers == 12

@@ -20,7 +20,7 @@ from partnerhub.catalog.models import Category
 from partnerhub.commissions import services
 from partnerhub.commissions.forms import CommissionSettingsForm, RateTableForm, TierForm
 from partnerhub.commissions.models import Tier
-from partnerhub.core.errors import ServiceError, form_errors_text
+from partnerhub.core.errors import ServiceError, save_inline
 from partnerhub.partners.models import Program
 from partnerhub.partners.services import get_program
 
@@ -123,15 +123,8 @@ def commission_tier_change(request: HttpRequest, tier_id: int) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     tier = _tier(tier_id)
     form = TierForm(request.POST, prefix=f"tier-{tier.pk}")
-    if form.is_valid():
-        try:
-            services.change_tier(request.actor, tier=tier, **form.cleaned_data)  # type: ignore[attr-defined]
-        except ServiceError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("Tier saved."))
-    else:
-        messages.error(request, form_errors_text(form))
+    actor = request.actor  # type: ignore[attr-defined]
+    save_inline(request, form, lambda data: services.change_tier(actor, tier=tier, **data), _("Tier saved."))
     return redirect("commission_program", org_slug=org.slug)
 
 

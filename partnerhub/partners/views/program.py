@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from partnerhub.access.decorators import require_perm
 from partnerhub.access.perms import Perm
-from partnerhub.core.errors import ServiceError, form_errors_text
+from partnerhub.core.errors import ServiceError, save_inline
 from partnerhub.partners import queries, services
 from partnerhub.partners.forms import EligibilityRulesForm, EligibilityVolumeForm, ProgramForm, VolumeTierForm
 from partnerhub.partners.models import Program, VolumeTier
@@ -102,15 +102,10 @@ def volume_tier_change(request: HttpRequest, tier_id: int) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     tier = queries.volume_tier_by_id(tier_id)
     form = VolumeTierForm(request.POST, prefix=f"tier-{tier.pk}")
-    if form.is_valid():
-        try:
-            services.change_volume_tier(request.actor, tier=tier, **form.cleaned_data)  # type: ignore[attr-defined]
-        except ServiceError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("Volume tier saved."))
-    else:
-        messages.error(request, form_errors_text(form))
+    actor = request.actor  # type: ignore[attr-defined]
+    save_inline(
+        request, form, lambda data: services.change_volume_tier(actor, tier=tier, **data), _("Volume tier saved.")
+    )
     return redirect("program_settings", org_slug=org.slug)
 
 
